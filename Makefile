@@ -1,0 +1,31 @@
+# Two entry points for a newcomer (see README): `make repro` and `make test`.
+# Both create .venv from scratch when it is missing or the pins changed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup repro test bench lint
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-nodeps.txt pyproject.toml
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	# The local CPU wheel; any other torch spec downloads GBs of CUDA packages.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -r requirements-nodeps.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+repro: setup
+	$(BIN)/dvc repro
+
+test: setup
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python bench/data_stages.py
+	$(BIN)/python bench/dedupe.py
+
+lint: setup
+	$(BIN)/ruff check twainlora stages tests bench

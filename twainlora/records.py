@@ -1,0 +1,53 @@
+"""The text record that flows from ingest to tag, its tag vocabulary, and its JSON Schema."""
+
+from __future__ import annotations
+
+import functools
+
+TAG_VALUES = {
+    "persona": ("twain", "franklin", "neutral"),
+    "tone": ("humorous", "wry", "satirical", "didactic", "aphoristic"),
+    "domain": ("weather", "general"),
+    "source": ("gutenberg", "reddit", "synthetic", "weather"),
+    "device": ("pun", "hyperbole", "analogy", "sarcasm", "headline", "none"),
+}
+
+TEXT_RECORD_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "twainlora text record (DESIGN.md: Records)",
+    "type": "object",
+    "required": ["id", "text", "source", "meta"],
+    "additionalProperties": False,
+    "properties": {
+        "id": {"type": "string", "pattern": r"^(gutenberg|reddit|synthetic|weather):\S+$"},
+        "text": {"type": "string", "minLength": 1},
+        "source": {"enum": list(TAG_VALUES["source"])},
+        "meta": {"type": "object"},
+        "tags": {
+            "type": "object",
+            "required": list(TAG_VALUES),
+            "properties": {k: {"enum": list(v)} for k, v in TAG_VALUES.items()},
+        },
+    },
+}
+
+
+@functools.cache
+def _validator():
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(TEXT_RECORD_SCHEMA)
+
+
+def validation_errors(record: dict) -> list[str]:
+    """Every way `record` breaks the schema, as 'path: message' strings (empty when valid)."""
+    return [
+        f"{'/'.join(map(str, e.absolute_path)) or '<record>'}: {e.message}"
+        for e in sorted(_validator().iter_errors(record), key=lambda e: list(e.absolute_path))
+    ]
+
+
+def reject(record: dict, stage: str, reason: str, detail: str = "") -> dict:
+    """A row of data/rejects/<stage>.jsonl: the whole record kept, plus why it was dropped."""
+    return {"stage": stage, "reason": reason, "detail": detail, "id": record.get("id"),
+            "source": record.get("source"), "record": record}
