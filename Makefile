@@ -21,6 +21,7 @@ repro: setup
 	$(BIN)/dvc repro
 
 test: setup
+	$(BIN)/ruff check twainlora stages tests bench
 	$(BIN)/python -m pytest
 
 bench: setup

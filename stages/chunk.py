@@ -63,26 +63,43 @@ def main() -> int:
             else:
                 units.append(unit)
         gid, sec = passage_key(section[0])
-        meta = {k: v for k, v in section[0]["meta"].items()
-                if k not in ("paragraph", "paragraphs", "tokens")}
+        meta = {
+            k: v
+            for k, v in section[0]["meta"].items()
+            if k not in ("paragraph", "paragraphs", "tokens")
+        }
         for n, chunk in enumerate(chunk_units(units, params.chunk)):
             parents = list(dict.fromkeys(u.parent for u in chunk))
-            out.append({
-                "id": f"gutenberg:{gid}:s{sec:04d}c{n:03d}",
-                "text": "\n".join(u.text for u in chunk),
-                "source": "gutenberg",
-                "meta": {**meta, "tokens": sum(u.tokens for u in chunk), "parents": parents,
-                         "passage": f"gutenberg:{gid}:s{sec:04d}"},
-            })
+            out.append(
+                {
+                    "id": f"gutenberg:{gid}:s{sec:04d}c{n:03d}",
+                    "text": "\n".join(u.text for u in chunk),
+                    "source": "gutenberg",
+                    "meta": {
+                        **meta,
+                        "tokens": sum(u.tokens for u in chunk),
+                        "parents": parents,
+                        "passage": f"gutenberg:{gid}:s{sec:04d}",
+                    },
+                }
+            )
     for record in records:
         if record["source"] != "gutenberg":
-            out.append({**record, "meta": {**record["meta"], "parents": [record["id"]],
-                                           "passage": record["id"]}})
+            out.append(
+                {
+                    **record,
+                    "meta": {**record["meta"], "parents": [record["id"]], "passage": record["id"]},
+                }
+            )
     metrics = {}
     for source in sorted({r["source"] for r in out}):
         sizes = [r["meta"]["tokens"] for r in out if r["source"] == source]
-        metrics[source] = {"chunks": len(sizes), "tokens_total": sum(sizes),
-                           "tokens_median": statistics.median(sizes), "tokens_max": max(sizes)}
+        metrics[source] = {
+            "chunks": len(sizes),
+            "tokens_total": sum(sizes),
+            "tokens_median": statistics.median(sizes),
+            "tokens_max": max(sizes),
+        }
     write_jsonl(OUT, out)
     write_json(METRICS, metrics)
     log.info("%d chunks", len(out))

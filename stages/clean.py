@@ -64,13 +64,19 @@ def book_paragraphs(book: dict, params: Params, rejects: list) -> list[dict]:
     if gid in params.body_bounds:
         body = gutenberg.cut_to_bounds(body, params.body_bounds[gid], name)
     else:
-        log.warning("%s: no body bounds in params; front matter is removed by heuristics only", name)
+        log.warning(
+            "%s: no body bounds in params; front matter is removed by heuristics only", name
+        )
     meta = {k: book["meta"][k] for k in BOOK_META if k in book["meta"]}
     # A dropped heading starts a new section (chapter, essay, letter); chunks never cross one.
     out, reason, section = [], None, 0
     for i, para in enumerate(gutenberg.paragraphs(body)):
-        record = {"id": f"gutenberg:{gid}:p{i:05d}", "text": gutenberg.clean_paragraph(para),
-                  "source": "gutenberg", "meta": {**meta, "paragraph": i, "section": section}}
+        record = {
+            "id": f"gutenberg:{gid}:p{i:05d}",
+            "text": gutenberg.clean_paragraph(para),
+            "source": "gutenberg",
+            "meta": {**meta, "paragraph": i, "section": section},
+        }
         reason = gutenberg.paragraph_drop_reason(para, after_footnote=reason == "footnote")
         if reason:
             rejects.append(reject(record, "clean", reason))
@@ -106,7 +112,9 @@ def main() -> int:
             candidates.extend(gutenberg.merge_short_paragraphs(paras, lengths, params.min_tokens))
         except gutenberg.GutenbergError as e:
             log.warning("rejected book %s: %s", book["id"], e)
-            rejects.append(reject({**book, "text": book["text"][:2000]}, "clean", "book_unreadable", str(e)))
+            rejects.append(
+                reject({**book, "text": book["text"][:2000]}, "clean", "book_unreadable", str(e))
+            )
     for record in read_jsonl(RAW[1]):
         cleaned = clean_headline_record(record)
         if cleaned["text"]:
@@ -117,7 +125,9 @@ def main() -> int:
     language = LanguageFilter(params.english_threshold)
     safety = SafetyFilter(params.nsfw_threshold)
     kept: list[dict] = []
-    for start in tqdm(range(0, len(candidates), params.batch_size), desc="clean: filters", unit="batch"):
+    for start in tqdm(
+        range(0, len(candidates), params.batch_size), desc="clean: filters", unit="batch"
+    ):
         batch = candidates[start : start + params.batch_size]
         texts = [r["text"] for r in batch]
         lengths = counter.count(texts)
@@ -126,10 +136,10 @@ def main() -> int:
         # go through the models).
         todo = [i for i, d in enumerate(drops) if d is None]
         for check in (language.check_many, safety.check_many):
-            for i, d in zip(todo, check([texts[i] for i in todo])):
+            for i, d in zip(todo, check([texts[i] for i in todo]), strict=True):
                 drops[i] = d
             todo = [i for i in todo if drops[i] is None]
-        for record, n, drop in zip(batch, lengths, drops):
+        for record, n, drop in zip(batch, lengths, drops, strict=True):
             if drop is None:
                 kept.append({**record, "meta": {**record["meta"], "tokens": n}})
             else:
@@ -140,9 +150,14 @@ def main() -> int:
         by_source[r["source"]]["kept"] += 1
     for r in rejects:
         by_source[r["source"]]["dropped"][r["reason"]] += 1
-    metrics = {src: {"kept": v["kept"], "dropped": dict(sorted(v["dropped"].items())),
-                     "dropped_total": sum(v["dropped"].values())}
-               for src, v in sorted(by_source.items())}
+    metrics = {
+        src: {
+            "kept": v["kept"],
+            "dropped": dict(sorted(v["dropped"].items())),
+            "dropped_total": sum(v["dropped"].values()),
+        }
+        for src, v in sorted(by_source.items())
+    }
     write_jsonl(OUT, kept)
     write_jsonl(REJECTS, rejects)
     write_json(METRICS, metrics)

@@ -39,7 +39,7 @@ class Params:
 
 
 def source_key(record_id: str) -> str:
-    """'gutenberg:148:p00012' -> 'gutenberg:148'; 'reddit:onionornot:000042' -> 'reddit:onionornot'."""
+    """The file a record came from: 'gutenberg:148:p00012' -> 'gutenberg:148'."""
     return record_id.rsplit(":", 1)[0]
 
 
@@ -70,12 +70,18 @@ def main() -> int:
         keeper, score = removed[k]
         removed_by[source_key(record["id"])] += 1
         # score is None when the two are linked only through other members of the cluster.
-        detail = f"of {records[keeper]['id']}" + (f" (jaccard {score:.3f})" if score else " (via cluster)")
+        detail = f"of {records[keeper]['id']}" + (
+            f" (jaccard {score:.3f})" if score else " (via cluster)"
+        )
         rejects.append(reject(record, "dedupe", "duplicate", detail))
     n_clusters = len({removed[k][0] for k in removed})
     metrics = {
-        "records_in": len(records), "records_out": len(kept), "removed": len(rejects),
-        "confirmed_pairs": len(pairs), "clusters": n_clusters, "clusters_cross_file": cross_file,
+        "records_in": len(records),
+        "records_out": len(kept),
+        "removed": len(rejects),
+        "confirmed_pairs": len(pairs),
+        "clusters": n_clusters,
+        "clusters_cross_file": cross_file,
         "clusters_cross_source": cross_source,
         "removed_by_source": {
             src: sum(n for key, n in removed_by.items() if key.startswith(src + ":"))
@@ -87,7 +93,12 @@ def main() -> int:
     write_jsonl(OUT, kept)
     write_jsonl(REJECTS, rejects)
     write_json(METRICS, metrics)
-    log.info("%d records in, %d duplicates removed in %d clusters", len(records), len(rejects), n_clusters)
+    log.info(
+        "%d records in, %d duplicates removed in %d clusters",
+        len(records),
+        len(rejects),
+        n_clusters,
+    )
     return 0
 
 

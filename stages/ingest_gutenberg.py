@@ -62,24 +62,38 @@ def main() -> int:
             text = decode(raw, str(path))
         except (GutenbergError, OSError) as e:  # requests' errors are OSErrors too
             log.warning("rejected book %s: %s", book.id, e)
-            rejects.append({"stage": "ingest_gutenberg", "id": f"gutenberg:{book.id}",
-                            "reason": type(e).__name__, "detail": str(e), "path": str(path)})
+            rejects.append(
+                {
+                    "stage": "ingest_gutenberg",
+                    "id": f"gutenberg:{book.id}",
+                    "reason": type(e).__name__,
+                    "detail": str(e),
+                    "path": str(path),
+                }
+            )
             counts["rejected"] += 1
             continue
         counts["books"] += 1
         counts[{"mirror": "from_mirror", "download": "downloaded"}[retrieved]] += 1
         counts["bytes"] += len(raw)
-        records.append({
-            "id": f"gutenberg:{book.id}",
-            "text": text,
-            "source": "gutenberg",
-            "meta": {
-                "gutenberg_id": book.id, "author": book.author, "title": book.title,
-                "year": book.year, "url": f"https://www.gutenberg.org/ebooks/{book.id}",
-                "license": "public-domain", "sha256": hashlib.sha256(raw).hexdigest(),
-                "retrieved": retrieved, "mirror_path": book.path,
-            },
-        })
+        records.append(
+            {
+                "id": f"gutenberg:{book.id}",
+                "text": text,
+                "source": "gutenberg",
+                "meta": {
+                    "gutenberg_id": book.id,
+                    "author": book.author,
+                    "title": book.title,
+                    "year": book.year,
+                    "url": f"https://www.gutenberg.org/ebooks/{book.id}",
+                    "license": "public-domain",
+                    "sha256": hashlib.sha256(raw).hexdigest(),
+                    "retrieved": retrieved,
+                    "mirror_path": book.path,
+                },
+            }
+        )
     write_jsonl(OUT, records)
     write_jsonl(REJECTS, rejects)
     write_json(METRICS, counts)

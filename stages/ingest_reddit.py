@@ -43,21 +43,36 @@ def main() -> int:
     for source in params.sources:
         path = Path(params.mirror) / source.path
         if not path.exists():
-            raise SystemExit(f"ingest_reddit: {path} is missing from the mirror "
-                             f"(source: {source.source_url or 'unknown'}); fetch it there first")
+            raise SystemExit(
+                f"ingest_reddit: {path} is missing from the mirror "
+                f"(source: {source.source_url or 'unknown'}); fetch it there first"
+            )
         kept, reasons = 0, Counter()
         for item in read_csv(source, path.read_bytes()):
             if isinstance(item, Reject):
                 reasons[item.reason] += 1
-                rejects.append({"stage": "ingest_reddit", "file": source.path, "row": item.row,
-                                "line": item.line, "reason": item.reason, "detail": item.detail,
-                                "raw": item.raw})
+                rejects.append(
+                    {
+                        "stage": "ingest_reddit",
+                        "file": source.path,
+                        "row": item.row,
+                        "line": item.line,
+                        "reason": item.reason,
+                        "detail": item.detail,
+                        "raw": item.raw,
+                    }
+                )
             else:
                 records.append(item)
                 kept += 1
         metrics[source.key] = {"kept": kept, "rejected": dict(sorted(reasons.items()))}
-        log.info("%s: %d rows kept, %d rejected %s", source.path, kept, sum(reasons.values()),
-                 dict(reasons) or "")
+        log.info(
+            "%s: %d rows kept, %d rejected %s",
+            source.path,
+            kept,
+            sum(reasons.values()),
+            dict(reasons) or "",
+        )
     write_jsonl(OUT, records)
     write_jsonl(REJECTS, rejects)
     total = {"kept": len(records), "rejected": len(rejects)}

@@ -74,7 +74,7 @@ def main() -> int:
     for start in tqdm(range(0, len(records), params.batch_size), desc="tag", unit="batch"):
         batch = records[start : start + params.batch_size]
         probs = classifier.humorous_prob([r["text"] for r in batch])
-        for record, p in zip(batch, probs):
+        for record, p in zip(batch, probs, strict=True):
             out = {**record, "tags": tagger.tags(record, p)}
             if errors := validation_errors(out):
                 raise ValueError(f"{IN}: record {record['id']} fails the schema: {errors}")
@@ -84,18 +84,36 @@ def main() -> int:
     rows = []
     for r in spot_sample(tagged, params.spot_sample_size, params.spot_seed):
         human = previous.get(r["id"], {})
-        rows.append({"id": r["id"], "source": r["source"], "text": r["text"][:600],
-                     **{t: r["tags"][t] for t in SPOT_TAGS},
-                     **{f"human_{t}": human.get(f"human_{t}", "") for t in SPOT_TAGS}})
+        rows.append(
+            {
+                "id": r["id"],
+                "source": r["source"],
+                "text": r["text"][:600],
+                **{t: r["tags"][t] for t in SPOT_TAGS},
+                **{f"human_{t}": human.get(f"human_{t}", "") for t in SPOT_TAGS},
+            }
+        )
     with atomic_open(SPOT) as f:
         pd.DataFrame(rows).to_csv(f, index=False, lineterminator="\n")
 
-    counts = {tag: dict(sorted(Counter(r["tags"][tag] for r in tagged).items())) for tag in TAG_VALUES}
+    counts = {
+        tag: dict(sorted(Counter(r["tags"][tag] for r in tagged).items())) for tag in TAG_VALUES
+    }
     write_jsonl(OUT, tagged)
-    write_json(METRICS, {"records": len(tagged), "tags": counts, "tone_classifier": clf_report,
-                         "spot_labels": spot_label_agreement(rows)})
-    log.info("%d records tagged; tone classifier held-out accuracy %.3f", len(tagged),
-             clf_report["heldout_accuracy"])
+    write_json(
+        METRICS,
+        {
+            "records": len(tagged),
+            "tags": counts,
+            "tone_classifier": clf_report,
+            "spot_labels": spot_label_agreement(rows),
+        },
+    )
+    log.info(
+        "%d records tagged; tone classifier held-out accuracy %.3f",
+        len(tagged),
+        clf_report["heldout_accuracy"],
+    )
     return 0
 
 

@@ -43,7 +43,7 @@ def split_long(unit: Unit, max_tokens: int, count: Callable[[list[str]], list[in
     sentences = split_sentences(unit.text)
     lengths = count(sentences)
     out, run, run_tokens = [], [], 0
-    for sentence, n in zip(sentences, lengths):
+    for sentence, n in zip(sentences, lengths, strict=True):
         if run and run_tokens + n > max_tokens:
             out.append(Unit(" ".join(run), run_tokens, unit.parent))
             run, run_tokens = [], 0

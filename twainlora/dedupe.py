@@ -30,7 +30,9 @@ class MinHashParams:
 
     def __post_init__(self):
         if self.bands * self.rows > self.num_perm:
-            raise ValueError(f"bands*rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}")
+            raise ValueError(
+                f"bands*rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}"
+            )
         if not 0.0 < self.jaccard_threshold <= 1.0:
             raise ValueError("jaccard_threshold must be within (0, 1]")
 
@@ -67,11 +69,14 @@ def minhashes(shingle_sets: Sequence[frozenset[str]], params: MinHashParams):
     from datasketch import LeanMinHash, MinHash
 
     encoded = [sorted(s.encode("utf-8") for s in shingle_set) for shingle_set in shingle_sets]
-    return [LeanMinHash(m) for m in MinHash.bulk(encoded, num_perm=params.num_perm, seed=params.seed)]
+    return [
+        LeanMinHash(m) for m in MinHash.bulk(encoded, num_perm=params.num_perm, seed=params.seed)
+    ]
 
 
-def duplicate_pairs(texts: Sequence[str], params: MinHashParams,
-                    progress: bool = False) -> list[tuple[int, int, float]]:
+def duplicate_pairs(
+    texts: Sequence[str], params: MinHashParams, progress: bool = False
+) -> list[tuple[int, int, float]]:
     """(i, j, jaccard) for every confirmed near-duplicate pair, i < j, sorted."""
     from datasketch import MinHashLSH
     from tqdm import tqdm

@@ -17,11 +17,15 @@ _START = re.compile(
     r"^\*{3}\s*START OF (?:THE|THIS) PROJECT GUTENBERG E-?BOOK[^*]*\*{3}[^\n]*$",
     re.IGNORECASE | re.MULTILINE,
 )
-_END = re.compile(r"^\*{3}\s*END OF (?:THE|THIS) PROJECT GUTENBERG E-?BOOK", re.IGNORECASE | re.MULTILINE)
+_END = re.compile(
+    r"^\*{3}\s*END OF (?:THE|THIS) PROJECT GUTENBERG E-?BOOK", re.IGNORECASE | re.MULTILINE
+)
 # "End of the Project Gutenberg EBook of ...", "End of Project Gutenberg's ...": the line (and
 # its wrapped continuation) just before the END marker.
 _END_NOTE = re.compile(r"^End of (?:the )?Project Gutenberg", re.IGNORECASE | re.MULTILINE)
-_DECLARED_CHARSET = re.compile(r"^Character set encoding:\s*([\w.-]+)", re.IGNORECASE | re.MULTILINE)
+_DECLARED_CHARSET = re.compile(
+    r"^Character set encoding:\s*([\w.-]+)", re.IGNORECASE | re.MULTILINE
+)
 
 
 class GutenbergError(ValueError):
@@ -60,9 +64,8 @@ def strip_boilerplate(text: str, name: str) -> str:
     if not starts:
         raise GutenbergError(f"{name}: no '*** START OF THE PROJECT GUTENBERG EBOOK' marker")
     body = text[starts[-1].end() : end.start()]
-    note = None
-    for note in _END_NOTE.finditer(body):
-        pass
+    notes = list(_END_NOTE.finditer(body))
+    note = notes[-1] if notes else None
     if note is not None and len(body) - note.start() < 400:
         body = body[: note.start()]
     return body
@@ -83,7 +86,9 @@ def cut_to_bounds(body: str, bounds: BodyBounds, name: str) -> str:
     for label, needle in (("start", bounds.start), ("end", bounds.end)):
         count = stripped.count(needle)
         if count != 1:
-            raise GutenbergError(f"{name}: body {label} line {needle!r} occurs {count} times, not once")
+            raise GutenbergError(
+                f"{name}: body {label} line {needle!r} occurs {count} times, not once"
+            )
     first = stripped.index(bounds.start)
     last = stripped.index(bounds.end)
     if last < first:
@@ -92,16 +97,22 @@ def cut_to_bounds(body: str, bounds: BodyBounds, name: str) -> str:
 
 
 _ILLUSTRATION = re.compile(r"^\[(?:Illustration|Frontispiece)\b.*\]$", re.IGNORECASE | re.DOTALL)
-_NOTE = re.compile(r"^\[?(?:Transcriber'?s?|Editor'?s?) ?Notes?\b", re.IGNORECASE)
+_NOTE = re.compile(
+    r"^\[?(?:(?:Transcriber'?s?|Editor'?s?) ?Notes?\b|(?:E-?text )?(?:Produced|Prepared) by\b)",
+    re.IGNORECASE,
+)
 _FOOTNOTE = re.compile(
-    r"^(?:\[?(?:Footnote|Note)\s*[\d*A-Z]{0,4}\s*[:.\]]|\[\d{1,3}\]\s|\(\*?\d{1,2}\)\s)", re.IGNORECASE
+    r"^(?:\[?(?:Footnote|Note)\s*[\d*A-Z]{0,4}\s*[:.\]]|\[\d{1,3}\]\s|\(\*?\d{1,2}\)\s)",
+    re.IGNORECASE,
 )
 _HEADING = re.compile(
     r"^(?:(?:CHAPTER|BOOK|PART|VOLUME|LETTER|SECTION|CANTO)\b[^a-z]{0,60}|[IVXLC]+\.?|THE END\.?)$",
     re.IGNORECASE,
 )
 # Inline apparatus: "[Illustration: ...]", "[Footnote: ...]" and reference marks like "[4]".
-_INLINE_APPARATUS = re.compile(r"\[(?:(?:Illustration|Footnote)[^\]]{0,500}|\d{1,3})\]", re.IGNORECASE)
+_INLINE_APPARATUS = re.compile(
+    r"\[(?:(?:Illustration|Footnote)[^\]]{0,500}|\d{1,3})\]", re.IGNORECASE
+)
 
 
 def paragraph_drop_reason(paragraph: str, after_footnote: bool = False) -> str | None:
@@ -122,7 +133,9 @@ def paragraph_drop_reason(paragraph: str, after_footnote: bool = False) -> str |
         return "footnote"
     if _HEADING.match(text) or (text.isupper() and len(text) < 120):
         return "heading"
-    if len(lines) >= 3 and sum(bool(_CONTENTS_LINE.match(ln)) for ln in lines) >= len(lines) / 2:
+    if len(lines) >= 2 and sum(bool(_CONTENTS_LINE.match(ln)) for ln in lines) >= max(
+        2, len(lines) / 2
+    ):
         return "table_of_contents"
     return None
 
@@ -167,7 +180,7 @@ def merge_short_paragraphs(records: list[dict], lengths: list[int], min_tokens: 
             meta["paragraphs"] = [p["meta"]["paragraph"] for p, _ in parts]
         return {**first, "text": "\n".join(p["text"] for p, _ in parts), "meta": meta}
 
-    for i, (record, n) in enumerate(zip(records, lengths)):
+    for i, (record, n) in enumerate(zip(records, lengths, strict=True)):
         pending.append((record, n))
         last_in_section = (
             i + 1 == len(records) or records[i + 1]["meta"]["section"] != record["meta"]["section"]
@@ -180,12 +193,13 @@ def merge_short_paragraphs(records: list[dict], lengths: list[int], min_tokens: 
             if prev is not None and prev["meta"]["section"] == record["meta"]["section"]:
                 parts = [(prev, prev["meta"]["tokens"]), *pending]
                 merged = joined(parts)
-                merged["meta"]["paragraphs"] = (
-                    prev["meta"].get("paragraphs", [prev["meta"]["paragraph"]])
-                    + [p["meta"]["paragraph"] for p, _ in pending]
-                )
+                merged["meta"]["paragraphs"] = prev["meta"].get(
+                    "paragraphs", [prev["meta"]["paragraph"]]
+                ) + [p["meta"]["paragraph"] for p, _ in pending]
                 out[-1] = merged
             else:
-                out.append(joined(pending))  # a section that is short as a whole: the length filter decides
+                out.append(
+                    joined(pending)
+                )  # a section that is short as a whole: the length filter decides
             pending = []
     return out

@@ -66,7 +66,9 @@ def read_jsonl(path: str | Path) -> Iterator[dict]:
             except json.JSONDecodeError as e:
                 raise JsonlError(f"{path}:{lineno}: not valid JSON ({e.msg})") from e
             if not isinstance(obj, dict):
-                raise JsonlError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}")
+                raise JsonlError(
+                    f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}"
+                )
             yield obj
 
 

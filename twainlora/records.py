@@ -49,5 +49,11 @@ def validation_errors(record: dict) -> list[str]:
 
 def reject(record: dict, stage: str, reason: str, detail: str = "") -> dict:
     """A row of data/rejects/<stage>.jsonl: the whole record kept, plus why it was dropped."""
-    return {"stage": stage, "reason": reason, "detail": detail, "id": record.get("id"),
-            "source": record.get("source"), "record": record}
+    return {
+        "stage": stage,
+        "reason": reason,
+        "detail": detail,
+        "id": record.get("id"),
+        "source": record.get("source"),
+        "record": record,
+    }

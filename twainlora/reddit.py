@@ -79,16 +79,30 @@ def read_csv(source: CsvSource, raw: bytes) -> Iterator[dict | Reject]:
         previous_end = reader.line_num
         raw_row = ",".join(row)
         if len(row) != len(header):
-            yield Reject(row_number, line, "wrong_column_count",
-                         f"{len(row)} columns, header has {len(header)}", raw_row[:500])
+            yield Reject(
+                row_number,
+                line,
+                "wrong_column_count",
+                f"{len(row)} columns, header has {len(header)}",
+                raw_row[:500],
+            )
             continue
         if any("\udc80" <= ch <= "\udcff" for ch in raw_row):
-            yield Reject(row_number, line, "bad_encoding", "bytes that are not UTF-8",
-                         raw_row.encode("utf-8", "backslashreplace").decode()[:500])
+            yield Reject(
+                row_number,
+                line,
+                "bad_encoding",
+                "bytes that are not UTF-8",
+                raw_row.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")[
+                    :500
+                ],
+            )
             continue
         title = row[columns[source.text_column]].strip()
         if not title:
-            yield Reject(row_number, line, "missing_text", f"empty {source.text_column}", raw_row[:500])
+            yield Reject(
+                row_number, line, "missing_text", f"empty {source.text_column}", raw_row[:500]
+            )
             continue
         if source.label_column:
             label = row[columns[source.label_column]].strip()
@@ -98,14 +112,21 @@ def read_csv(source: CsvSource, raw: bytes) -> Iterator[dict | Reject]:
             subreddit = source.labels[label]
         else:
             subreddit = source.subreddit or row[columns["subreddit"]].strip()
-        meta = {"subreddit": subreddit, "file": source.path, "row": row_number,
-                "license": source.license, "url": source.source_url}
+        meta = {
+            "subreddit": subreddit,
+            "file": source.path,
+            "row": row_number,
+            "license": source.license,
+            "url": source.source_url,
+        }
         try:
             for name in OPTIONAL_COLUMNS:
                 if name not in columns:
                     continue
                 value = row[columns[name]]
-                meta[name] = _int_field(value, name) if name in ("score", "created_utc") else value.strip()
+                meta[name] = (
+                    _int_field(value, name) if name in ("score", "created_utc") else value.strip()
+                )
         except ValueError as e:
             yield Reject(row_number, line, "bad_field", str(e), raw_row[:500])
             continue

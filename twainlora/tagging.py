@@ -17,7 +17,8 @@ from twainlora.filters import load_lexicon
 
 _HYPERBOLE = re.compile(
     r"\b(?:a (?:million|thousand|hundred thousand|billion) (?:times|years|miles|ways|pieces)"
-    r"|(?:biggest|greatest|worst|largest|finest)\b[^.]{0,40}\b(?:in the world|on earth|ever (?:was|seen|known))"
+    r"|(?:biggest|greatest|worst|largest|finest)\b[^.]{0,40}"
+    r"\b(?:in the world|on earth|ever (?:was|seen|known))"
     r"|never in (?:all )?my (?:life|born days)|since the creation|to the end of time"
     r"|(?:forty|ninety|ten) thousand (?:times|years))\b",
     re.IGNORECASE,
@@ -71,7 +72,9 @@ class ToneClassifier:
         self.model = model
 
     @classmethod
-    def train(cls, records: Sequence[dict], params: ToneClassifierParams) -> tuple[ToneClassifier, dict]:
+    def train(
+        cls, records: Sequence[dict], params: ToneClassifierParams
+    ) -> tuple[ToneClassifier, dict]:
         """Train on weakly labeled records; return the model and its held-out accuracy."""
         import fasttext
 
@@ -99,21 +102,32 @@ class ToneClassifier:
             path.write_text("".join(f"__label__{lab} {_ft_text(t)}\n" for lab, t in train), "utf-8")
             # thread=1: fastText's Hogwild updates are nondeterministic with several threads.
             model = fasttext.train_supervised(
-                input=str(path), epoch=params.epoch, lr=params.lr, wordNgrams=params.word_ngrams,
-                dim=params.dim, seed=params.seed, thread=1, verbose=0,
+                input=str(path),
+                epoch=params.epoch,
+                lr=params.lr,
+                wordNgrams=params.word_ngrams,
+                dim=params.dim,
+                seed=params.seed,
+                thread=1,
+                verbose=0,
             )
         clf = cls(model)
         probs = clf.humorous_prob([t for _, t in held])
-        correct = sum((p >= 0.5) == (lab == "humorous") for (lab, _), p in zip(held, probs))
-        report = {"train": len(train), "heldout": len(held),
-                  "heldout_accuracy": round(correct / len(held), 4)}
+        correct = sum(
+            (p >= 0.5) == (lab == "humorous") for (lab, _), p in zip(held, probs, strict=True)
+        )
+        report = {
+            "train": len(train),
+            "heldout": len(held),
+            "heldout_accuracy": round(correct / len(held), 4),
+        }
         return clf, report
 
     def humorous_prob(self, texts: Sequence[str]) -> list[float]:
         labels, probs = self.model.predict([_ft_text(t) for t in texts], k=2)
         out = []
-        for labs, ps in zip(labels, probs):
-            d = dict(zip(labs, ps))
+        for labs, ps in zip(labels, probs, strict=True):
+            d = dict(zip(labs, ps, strict=True))
             out.append(float(d.get("__label__humorous", 0.0)))
         return out
 
@@ -122,7 +136,9 @@ class Tagger:
     def __init__(self, rules: TagRules):
         self.rules = rules
         terms = load_lexicon("weather")
-        self.weather = re.compile(r"\b(?:" + "|".join(map(re.escape, terms)) + r")s?\b", re.IGNORECASE)
+        self.weather = re.compile(
+            r"\b(?:" + "|".join(map(re.escape, terms)) + r")s?\b", re.IGNORECASE
+        )
 
     def tags(self, record: dict, humorous_prob: float) -> dict:
         r, meta, text = self.rules, record.get("meta", {}), record["text"]
@@ -149,8 +165,13 @@ class Tagger:
             device = "analogy"
         else:
             device = "none"
-        return {"persona": persona, "tone": tone, "domain": domain, "source": source,
-                "device": device}
+        return {
+            "persona": persona,
+            "tone": tone,
+            "domain": domain,
+            "source": source,
+            "device": device,
+        }
 
 
 SPOT_TAGS = ("persona", "tone", "domain", "device")
@@ -161,9 +182,13 @@ def spot_label_agreement(rows: Sequence[dict]) -> dict:
     out = {}
     for tag in SPOT_TAGS:
         labeled = [row for row in rows if str(row.get(f"human_{tag}", "")).strip()]
-        agree = sum(str(row[f"human_{tag}"]).strip().lower() == str(row[tag]).lower() for row in labeled)
-        out[tag] = {"labeled": len(labeled),
-                    "agreement": round(agree / len(labeled), 4) if labeled else None}
+        agree = sum(
+            str(row[f"human_{tag}"]).strip().lower() == str(row[tag]).lower() for row in labeled
+        )
+        out[tag] = {
+            "labeled": len(labeled),
+            "agreement": round(agree / len(labeled), 4) if labeled else None,
+        }
     return out
 
 
@@ -172,4 +197,3 @@ def spot_sample(records: Sequence[dict], n: int, seed: int) -> list[dict]:
     ids = sorted(r["id"] for r in records)
     chosen = set(random.Random(seed).sample(ids, min(n, len(ids))))
     return sorted((r for r in records if r["id"] in chosen), key=lambda r: r["id"])
-

@@ -1,0 +1,49 @@
+"""Shared test helpers: the repo root, the fixture mirror, and running a stage for real."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SHARED_CORPORA = ROOT.parent / "shared" / "corpora"
+
+
+def shipped_params() -> dict:
+    return yaml.safe_load((ROOT / "params.yaml").read_text("utf-8"))
+
+
+def run_stage(name: str, workdir: Path, check: bool = True) -> subprocess.CompletedProcess:
+    """Run stages/<name>.py as DVC would: a fresh interpreter, cwd = the workdir."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TQDM_DISABLE": "1"}
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "stages" / f"{name}.py")],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"stage {name} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+    return proc
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """An empty stage working directory with a copy of the fixture mirror at ./mirror."""
+    shutil.copytree(FIXTURES / "mirror", tmp_path / "mirror")
+    return tmp_path
+
+
+def write_params(workdir: Path, **sections) -> None:
+    """params.yaml in `workdir`: the shipped sections, with the given ones replaced."""
+    params = shipped_params()
+    params.update(sections)
+    (workdir / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), "utf-8")

@@ -1,0 +1,58 @@
+"""dvc.yaml and the stage scripts agree: every module a stage imports, every path it reads or
+writes, and its params section are declared (STYLE.md: no hidden inputs)."""
+
+import ast
+import re
+
+import pytest
+import yaml
+from conftest import ROOT
+
+DVC = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+
+
+def twainlora_imports(path, seen=None):
+    """twainlora modules a file imports, transitively, as repo-relative paths."""
+    seen = set() if seen is None else seen
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("twainlora"):
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names if a.name.startswith("twainlora")]
+        for name in names:
+            module = ROOT / (name.replace(".", "/") + ".py")
+            rel = module.relative_to(ROOT).as_posix()
+            if module.exists() and rel not in seen and module.name != "__init__.py":
+                seen.add(rel)
+                twainlora_imports(module, seen)
+    return seen
+
+
+def lexicons_used(modules):
+    used = set()
+    for rel in modules:
+        used |= {
+            f"twainlora/lexicons/{m}.txt"
+            for m in re.findall(r'load_lexicon\("(\w+)"\)', (ROOT / rel).read_text())
+        }
+    return used
+
+
+@pytest.mark.parametrize("name", sorted(DVC))
+def test_stage_declares_what_its_script_uses(name):
+    stage = DVC[name]
+    script = ROOT / "stages" / f"{name}.py"
+    assert stage["cmd"] == f"python stages/{name}.py"
+    deps = set(stage["deps"])
+    outs = {next(iter(o)) if isinstance(o, dict) else o for o in stage.get("outs", [])}
+    metrics = {next(iter(m)) for m in stage.get("metrics", [])}
+    assert f"stages/{name}.py" in deps
+    modules = twainlora_imports(script)
+    assert modules - deps == set(), "library modules missing from deps"
+    lexicons = lexicons_used(modules)
+    assert lexicons <= deps, "lexicons missing from deps"
+    paths = set(re.findall(r'Path\("((?:data|metrics)/[^"]+)"\)', script.read_text()))
+    assert paths == {p for p in deps | outs | metrics if p.startswith(("data/", "metrics/"))}
+    assert stage["params"] == [name]
+    assert metrics == {f"metrics/{name}.json"}
