@@ -11,10 +11,10 @@ $(VENV)/.installed: requirements.txt requirements-nodeps.txt pyproject.toml
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	# The local CPU wheel; any other torch spec downloads GBs of CUDA packages.
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -r requirements.txt
-	$(BIN)/pip install --quiet --no-deps -r requirements-nodeps.txt
-	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip install -qq torch==2.13.0
+	$(BIN)/pip install -qq -r requirements.txt
+	$(BIN)/pip install -qq --no-deps -r requirements-nodeps.txt
+	$(BIN)/pip install -qq --no-deps -e .
 	touch $@
 
 repro: setup
