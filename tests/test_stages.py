@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, run_stage, shipped_params, write_params
 
-STAGES = ["ingest_gutenberg", "ingest_reddit", "clean", "dedupe", "chunk", "tag"]
+STAGES = ["ingest_gutenberg", "ingest_reddit", "clean", "dedupe", "chunk", "tag", "tool_episodes"]
 TINY = [
     {
         "id": 1,
@@ -92,6 +92,15 @@ def fixture_params(workdir: Path, url: str) -> None:
         },
         clean=clean,
         tag=tag,
+        tool_episodes={
+            **params["tool_episodes"],
+            "cities": "mirror/geo/cities.csv",
+            "episodes": {
+                **params["tool_episodes"]["episodes"],
+                "n_episodes": 80,
+                "min_city_population": 10000,
+            },
+        },
     )
 
 
@@ -209,6 +218,17 @@ def test_fixture_pipeline_end_to_end(pipeline):
         "human_device",
     ]
     assert len(sheet) == 6 and all(row[7:] == ["", "", "", ""] for row in sheet[1:])
+
+    episodes = jsonl(pipeline / "data/sft/tool_episodes.jsonl")
+    assert len(episodes) == 80 and jsonl(pipeline / "data/rejects/tool_episodes.jsonl") == []
+    jokes = {r["text"] for r in tagged if r["tags"]["tone"] == "satirical"}
+    told = [e for e in episodes if e["provenance"]]
+    assert all(e["provenance"][0] in {r["id"] for r in tagged} for e in told)
+    assert {
+        e["messages"][-1]["content"].split('"')[1]
+        for e in told
+        if e["provenance"][0].startswith("reddit")
+    } <= jokes
 
 
 def test_two_runs_give_identical_outputs_and_spot_labels_survive(pipeline):
