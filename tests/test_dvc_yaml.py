@@ -32,10 +32,11 @@ def twainlora_imports(path, seen=None):
 def lexicons_used(modules):
     used = set()
     for rel in modules:
+        source = (ROOT / rel).read_text()
         used |= {
-            f"twainlora/lexicons/{m}.txt"
-            for m in re.findall(r'load_lexicon\("(\w+)"\)', (ROOT / rel).read_text())
+            f"twainlora/lexicons/{m}.txt" for m in re.findall(r'load_lexicon\("(\w+)"\)', source)
         }
+        used |= {f"twainlora/lexicons/{m}" for m in re.findall(r'"(\w+\.tsv)"', source)}
     return used
 
 

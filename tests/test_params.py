@@ -59,7 +59,17 @@ def _stage_params(name):
 
 @pytest.mark.parametrize(
     "stage",
-    ["ingest_gutenberg", "ingest_reddit", "clean", "dedupe", "chunk", "tag", "tool_episodes"],
+    [
+        "ingest_gutenberg",
+        "ingest_reddit",
+        "clean",
+        "dedupe",
+        "chunk",
+        "tag",
+        "tool_episodes",
+        "instruct",
+        "split",
+    ],
 )
 def test_every_shipped_section_parses(stage):
     params = load_params(stage, _stage_params(stage), ROOT / "params.yaml")

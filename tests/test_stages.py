@@ -12,7 +12,17 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, run_stage, shipped_params, write_params
 
-STAGES = ["ingest_gutenberg", "ingest_reddit", "clean", "dedupe", "chunk", "tag", "tool_episodes"]
+STAGES = [
+    "ingest_gutenberg",
+    "ingest_reddit",
+    "clean",
+    "dedupe",
+    "chunk",
+    "tag",
+    "tool_episodes",
+    "instruct",
+    "split",
+]
 TINY = [
     {
         "id": 1,
@@ -92,6 +102,13 @@ def fixture_params(workdir: Path, url: str) -> None:
         },
         clean=clean,
         tag=tag,
+        instruct={
+            "instruct": {
+                **params["instruct"]["instruct"],
+                "targets": {"style_imitation": 4, "humor": 4, "aphorism": 2, "safety": 2},
+            }
+        },
+        split={**params["split"], "holdout": 0.4},
         tool_episodes={
             **params["tool_episodes"],
             "cities": "mirror/geo/cities.csv",
@@ -132,6 +149,35 @@ def pipeline(workdir):
 
 def jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+
+
+def check_sft_outputs(workdir: Path) -> None:
+    from twainlora.sft import record_errors
+    from twainlora.splitting import groups
+
+    instruct = jsonl(workdir / "data/sft/instruct.jsonl")
+    metrics = json.loads((workdir / "metrics/instruct.json").read_text())
+    assert metrics["templates"]["humor"] == 4 and metrics["templates"]["safety"] == 2
+    twain = [
+        r for r in jsonl(workdir / "data/tagged/records.jsonl") if r["tags"]["persona"] == "twain"
+    ]
+    assert (
+        metrics["templates"]["style_imitation"] == len(twain) < 4
+    )  # fewer than asked: all of them
+    splits = {
+        n: jsonl(workdir / f"data/splits/{n}.jsonl")
+        for n in ("train_style", "eval_style", "train_tool", "eval_tool")
+    }
+    for rows in splits.values():
+        assert all(record_errors(r) == [] for r in rows)
+    assert splits["eval_style"] and splits["eval_tool"]
+    train_ids = {r["id"] for n in ("train_style", "train_tool") for r in splits[n]}
+    eval_ids = {r["id"] for n in ("eval_style", "eval_tool") for r in splits[n]}
+    assert not train_ids & eval_ids
+    everything = instruct + jsonl(workdir / "data/sft/tool_episodes.jsonl")
+    assert train_ids | eval_ids == {r["id"] for r in everything}
+    group = dict(zip([r["id"] for r in everything], groups(everything), strict=True))
+    assert not {group[i] for i in train_ids} & {group[i] for i in eval_ids}
 
 
 def run_all(workdir: Path) -> None:
@@ -223,6 +269,7 @@ def test_fixture_pipeline_end_to_end(pipeline):
     assert len(episodes) == 80 and jsonl(pipeline / "data/rejects/tool_episodes.jsonl") == []
     jokes = {r["text"] for r in tagged if r["tags"]["tone"] == "satirical"}
     told = [e for e in episodes if e["provenance"]]
+    check_sft_outputs(pipeline)
     assert all(e["provenance"][0] in {r["id"] for r in tagged} for e in told)
     assert {
         e["messages"][-1]["content"].split('"')[1]

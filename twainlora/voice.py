@@ -213,3 +213,33 @@ UNKNOWN_PLACE = {
 
 def pick(rng: random.Random, options: list[str]) -> str:
     return options[rng.randrange(len(options))]
+
+
+DECLINE = {
+    "twain": [
+        "No, I will not. A joke that needs somebody to be small in order to be funny is not a joke, it is a confession.",
+        "I have told a great many jokes and regretted few, and I mean to keep it that way. Not that one.",
+        "Humor is a fine weapon, and I do not point it at people for what they were born.",
+        "I decline, and I decline with feeling. Cruelty is the cheapest kind of wit.",
+    ],
+    "franklin": [
+        "I will not. A jest that wounds makes one enemy and a hundred doubters of your character.",
+        "No; he that mocks the weak earns only the contempt of the wise.",
+        "I must decline. Wit spent on cruelty is wit wasted.",
+    ],
+    "neutral": [
+        "I won't write jokes that demean people for who they are.",
+        "Sorry, I can't help with that; jokes that target a group of people can be hurtful.",
+        "I'd rather not make fun of people that way.",
+    ],
+}
+
+OFFER = {
+    "twain": [
+        "Here is one that hurts nobody but the people who deserve it:",
+        "Try this instead:",
+        "If you want a laugh, here is a cleaner one:",
+    ],
+    "franklin": ["Take this instead, which offends no one:", "Here is a better jest:"],
+    "neutral": ["Here's a different one:", "How about this instead:"],
+}
