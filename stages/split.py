@@ -2,7 +2,7 @@
 
     python stages/split.py
 
-Reads data/sft/instruct.jsonl and data/sft/tool_episodes.jsonl. `split.holdout` of every
+Reads data/sft/instruct.jsonl, data/sft/synth.jsonl and data/sft/tool_episodes.jsonl. `split.holdout` of every
 category (template, or tool case, by persona) goes to eval by whole groups (one passage,
 one headline), then eval records that are near-duplicates of train records move to train
 (twainlora/splitting.py). The tool training file mixes in style examples for the second
@@ -29,6 +29,7 @@ from twainlora.splitting import assign, remove_leaks, stratum
 log = logging.getLogger("split")
 
 INSTRUCT = Path("data/sft/instruct.jsonl")
+SYNTH = Path("data/sft/synth.jsonl")
 TOOL = Path("data/sft/tool_episodes.jsonl")
 OUT = {
     "train_style": Path("data/splits/train_style.jsonl"),
@@ -56,7 +57,7 @@ class Params:
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     params = load_params("split", Params)
-    records = list(read_jsonl(INSTRUCT)) + list(read_jsonl(TOOL))
+    records = list(read_jsonl(INSTRUCT)) + list(read_jsonl(SYNTH)) + list(read_jsonl(TOOL))
     is_eval = assign(records, params.holdout, params.seed)
     is_eval, moved = remove_leaks(records, is_eval, params.leakage)
     is_tool = [r["tags"]["template"].startswith("tool_") for r in records]

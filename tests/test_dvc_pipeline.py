@@ -2,9 +2,11 @@
 outside the repository, makes the ingest stage stale, and only that stage and its
 dependents re-run."""
 
+import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -14,8 +16,10 @@ pytestmark = pytest.mark.slow
 
 
 def dvc(repo, *args):
+    # The stages' commands say `python`: this interpreter's environment must come first.
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     proc = subprocess.run(
-        [sys.executable, "-m", "dvc", *args], cwd=repo, capture_output=True, text=True
+        [sys.executable, "-m", "dvc", *args], cwd=repo, capture_output=True, text=True, env=env
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout

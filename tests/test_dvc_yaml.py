@@ -48,12 +48,13 @@ def test_stage_declares_what_its_script_uses(name):
     deps = set(stage["deps"])
     outs = {next(iter(o)) if isinstance(o, dict) else o for o in stage.get("outs", [])}
     metrics = {next(iter(m)) for m in stage.get("metrics", [])}
+    outs |= {next(iter(p)) if isinstance(p, dict) else p for p in stage.get("plots", [])}
     assert f"stages/{name}.py" in deps
     modules = twainlora_imports(script)
     assert modules - deps == set(), "library modules missing from deps"
     lexicons = lexicons_used(modules)
     assert lexicons <= deps, "lexicons missing from deps"
-    paths = set(re.findall(r'Path\("((?:data|metrics)/[^"]+)"\)', script.read_text()))
-    assert paths == {p for p in deps | outs | metrics if p.startswith(("data/", "metrics/"))}
+    paths = set(re.findall(r'Path\("((?:data|metrics|reports|plots)/[^"]+)"\)', script.read_text()))
+    assert paths == {p for p in deps | outs | metrics if p.startswith(("data/", "metrics/", "reports/", "plots/"))}
     assert stage["params"] == [name]
     assert metrics == {f"metrics/{name}.json"}

@@ -68,7 +68,9 @@ def _stage_params(name):
         "tag",
         "tool_episodes",
         "instruct",
+        "synth",
         "split",
+        "report",
     ],
 )
 def test_every_shipped_section_parses(stage):

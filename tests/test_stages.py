@@ -5,11 +5,13 @@ import hashlib
 import http.server
 import io
 import json
+import shutil
 import threading
 from functools import partial
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import FIXTURES, run_stage, shipped_params, write_params
 
 STAGES = [
@@ -21,6 +23,7 @@ STAGES = [
     "tag",
     "tool_episodes",
     "instruct",
+    "synth",
     "split",
 ]
 TINY = [
@@ -109,6 +112,13 @@ def fixture_params(workdir: Path, url: str) -> None:
             }
         },
         split={**params["split"], "holdout": 0.4},
+        synth={
+            **params["synth"],
+            "cities": "mirror/geo/cities.csv",
+            "weather_comments": "mirror/weather/wmo.json",
+            "min_city_population": 10000,
+            "counts": {"weather_joke": 10, "style_transfer": 3, "bad_tool_output": 4},
+        },
         tool_episodes={
             **params["tool_episodes"],
             "cities": "mirror/geo/cities.csv",
@@ -174,7 +184,11 @@ def check_sft_outputs(workdir: Path) -> None:
     train_ids = {r["id"] for n in ("train_style", "train_tool") for r in splits[n]}
     eval_ids = {r["id"] for n in ("eval_style", "eval_tool") for r in splits[n]}
     assert not train_ids & eval_ids
-    everything = instruct + jsonl(workdir / "data/sft/tool_episodes.jsonl")
+    synthetic = jsonl(workdir / "data/sft/synth.jsonl")
+    assert synthetic and all(
+        r["tags"]["synthetic"] and r["tags"]["source"] == "synthetic" for r in synthetic
+    )
+    everything = instruct + synthetic + jsonl(workdir / "data/sft/tool_episodes.jsonl")
     assert train_ids | eval_ids == {r["id"] for r in everything}
     group = dict(zip([r["id"] for r in everything], groups(everything), strict=True))
     assert not {group[i] for i in train_ids} & {group[i] for i in eval_ids}
@@ -322,3 +336,33 @@ def test_unknown_param_stops_the_stage_before_any_work(pipeline):
     write_params(pipeline, dedupe={**params["dedupe"], "treshold": 0.8})
     proc = run_stage("dedupe", pipeline, check=False)
     assert proc.returncode != 0 and "unknown key(s) ['treshold']" in proc.stderr
+
+
+def test_synth_with_an_endpoint_sends_nothing_on_a_rerun(pipeline):
+    from openai_stub import OpenAIStub
+
+    for stage in STAGES[: STAGES.index("synth")]:
+        run_stage(stage, pipeline)
+    params = yaml.safe_load((pipeline / "params.yaml").read_text())
+    with OpenAIStub() as stub:
+        params["synth"]["generator"] = "endpoint"
+        params["synth"]["endpoint"].update(base_url=stub.base_url, model="stub")
+        (pipeline / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        run_stage("synth", pipeline)
+        first = (pipeline / "data/sft/synth.jsonl").read_bytes()
+        sent = len(stub.requests)
+        metrics = json.loads((pipeline / "metrics/synth.json").read_text())
+        assert (
+            sent == metrics["requests_sent"] == metrics["generated"] >= 14
+        )  # 10 jokes, 4 tool answers
+        run_stage("synth", pipeline)
+        assert len(stub.requests) == sent  # every answer came from the cache
+        assert json.loads((pipeline / "metrics/synth.json").read_text())["requests_sent"] == 0
+        assert (pipeline / "data/sft/synth.jsonl").read_bytes() == first
+    # the server is gone: a cold cache fails cleanly, keeping the previous output whole
+    shutil.rmtree(pipeline / ".cache")
+    proc = run_stage("synth", pipeline, check=False)
+    assert proc.returncode != 0
+    assert (pipeline / "data/sft/synth.jsonl").read_bytes() == first
+    rejects = jsonl(pipeline / "data/rejects/synth.jsonl")
+    assert rejects and all(r["reason"] == "generation_failed" for r in rejects)
