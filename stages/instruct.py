@@ -22,9 +22,10 @@ from tqdm import tqdm
 
 from twainlora import instruct
 from twainlora.filters import load_lexicon
-from twainlora.jsonl import read_jsonl, write_json, write_jsonl
+from twainlora.generators import EndpointConfig, EndpointGenerator
+from twainlora.jsonl import write_json, write_jsonl
 from twainlora.params import load_params
-from twainlora.records import reject
+from twainlora.records import read_records, reject
 from twainlora.sft import record_errors
 
 log = logging.getLogger("instruct")
@@ -38,12 +39,18 @@ METRICS = Path("metrics/instruct.json")
 @dataclass(frozen=True)
 class Params:
     instruct: instruct.InstructParams
+    endpoint: EndpointConfig  # used when instruct.neutral_side is "endpoint"
+    cache_dir: str
 
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
-    p = load_params("instruct", Params).instruct
-    records = list(read_jsonl(IN))
+    params = load_params("instruct", Params)
+    p = params.instruct
+    paraphraser = None
+    if p.neutral_side == "endpoint":
+        paraphraser = EndpointGenerator(params.endpoint, params.cache_dir, p.seed)
+    records = list(read_records(IN, require_tags=True))
     pairs, rejects = [], []
 
     # style imitation: Twain and Franklin passages
@@ -56,7 +63,7 @@ def main() -> int:
         chosen += instruct.take(pool, n, p.seed, "style")
     terms = instruct.sketch_terms([r["text"] for r in chosen], p.sketch_terms)
     for record, record_terms in tqdm(list(zip(chosen, terms, strict=True)), desc="instruct: style"):
-        pair, reason = instruct.style_pair(record, p, record_terms)
+        pair, reason = instruct.style_pair(record, p, record_terms, paraphraser)
         if pair is None:
             rejects.append(reject(record, "instruct", "no_neutral_side", reason))
         else:
@@ -121,6 +128,8 @@ def main() -> int:
         "tones": dict(sorted(Counter(r["tags"]["tone"] for r in pairs).items())),
         "domains": dict(sorted(Counter(r["tags"]["domain"] for r in pairs).items())),
         "rejected": dict(Counter(r["reason"] for r in rejects)),
+        "neutral_side": p.neutral_side,
+        "endpoint_requests": getattr(paraphraser, "requests", 0),
     }
     write_jsonl(OUT, pairs)
     write_jsonl(REJECTS, rejects)

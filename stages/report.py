@@ -26,7 +26,11 @@ from twainlora.params import load_params
 
 log = logging.getLogger("report")
 
-SFT = [Path("data/sft/instruct.jsonl"), Path("data/sft/synth.jsonl"), Path("data/sft/tool_episodes.jsonl")]
+SFT = [
+    Path("data/sft/instruct.jsonl"),
+    Path("data/sft/synth.jsonl"),
+    Path("data/sft/tool_episodes.jsonl"),
+]
 SPLITS = {
     "train_style": Path("data/splits/train_style.jsonl"),
     "eval_style": Path("data/splits/eval_style.jsonl"),
@@ -34,9 +38,12 @@ SPLITS = {
     "eval_tool": Path("data/splits/eval_tool.jsonl"),
 }
 REJECTS = [
-    Path("data/rejects/ingest_gutenberg.jsonl"), Path("data/rejects/ingest_reddit.jsonl"),
-    Path("data/rejects/clean.jsonl"), Path("data/rejects/dedupe.jsonl"),
-    Path("data/rejects/tool_episodes.jsonl"), Path("data/rejects/instruct.jsonl"),
+    Path("data/rejects/ingest_gutenberg.jsonl"),
+    Path("data/rejects/ingest_reddit.jsonl"),
+    Path("data/rejects/clean.jsonl"),
+    Path("data/rejects/dedupe.jsonl"),
+    Path("data/rejects/tool_episodes.jsonl"),
+    Path("data/rejects/instruct.jsonl"),
     Path("data/rejects/synth.jsonl"),
 ]
 CARD = Path("reports/dataset.md")
@@ -64,7 +71,9 @@ def render_example(record: dict, chars: int) -> str:
     out = []
     for m in record["messages"]:
         if m.get("tool_calls"):
-            calls = "; ".join(f"{c['function']['name']}({c['function']['arguments']})" for c in m["tool_calls"])
+            calls = "; ".join(
+                f"{c['function']['name']}({c['function']['arguments']})" for c in m["tool_calls"]
+            )
             out.append(f"> **{m['role']}** → `{calls}`")
         else:
             text = (m.get("content") or "").replace("\n", " ")
@@ -81,7 +90,9 @@ def main() -> int:
     sft = [r for path in SFT for r in read_jsonl(path)]
     splits = {name: list(read_jsonl(path)) for name, path in SPLITS.items()}
     counter = TokenCounter(params.tokenizer)
-    lengths = {name: counter.count([conversation_text(r) for r in rows]) for name, rows in splits.items()}
+    lengths = {
+        name: counter.count([conversation_text(r) for r in rows]) for name, rows in splits.items()
+    }
 
     # histograms: CSV for dvc plots, PNG for the card
     top = max(max(v) for v in lengths.values() if v)
@@ -108,7 +119,9 @@ def main() -> int:
     fig.tight_layout()
     FIGURE.parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(FIGURE, "wb") as f:
-        fig.savefig(f, format="png", dpi=80, metadata={"Software": None})  # no timestamp: stable bytes
+        fig.savefig(
+            f, format="png", dpi=80, metadata={"Software": None}
+        )  # no timestamp: stable bytes
 
     synthetic = sum(r["tags"]["synthetic"] for r in sft)
     by = lambda key: Counter(r["tags"][key] for r in sft)  # noqa: E731
@@ -127,9 +140,18 @@ def main() -> int:
         "",
         "## Splits",
         "",
-        table(["file", "examples", "median tokens", "max tokens"],
-              [[n, len(rows), int(statistics.median(lengths[n])) if rows else 0, max(lengths[n], default=0)]
-               for n, rows in splits.items()]),
+        table(
+            ["file", "examples", "median tokens", "max tokens"],
+            [
+                [
+                    n,
+                    len(rows),
+                    int(statistics.median(lengths[n])) if rows else 0,
+                    max(lengths[n], default=0),
+                ]
+                for n, rows in splits.items()
+            ],
+        ),
         "",
         f"![token lengths]({FIGURE.relative_to(CARD.parent)})",
         "",
@@ -139,7 +161,10 @@ def main() -> int:
         "",
         "## By persona, tone, domain, source",
         "",
-        *[f"- {key}: " + ", ".join(f"{k} {v}" for k, v in sorted(by(key).items())) for key in ("persona", "tone", "domain", "source")],
+        *[
+            f"- {key}: " + ", ".join(f"{k} {v}" for k, v in sorted(by(key).items()))
+            for key in ("persona", "tone", "domain", "source")
+        ],
         "",
         "## Rejects by stage and reason",
         "",
@@ -155,12 +180,17 @@ def main() -> int:
     with atomic_open(CARD) as f:
         f.write("\n".join(parts).rstrip() + "\n")
     all_lengths = [v for values in lengths.values() for v in values]
-    write_json(METRICS, {
-        "examples": len(sft), "synthetic_share": round(synthetic / len(sft), 4),
-        "templates": dict(sorted(by("template").items())),
-        "tokens_median": int(statistics.median(all_lengths)), "tokens_max": max(all_lengths),
-        "rejects_total": sum(rejects.values()),
-    })
+    write_json(
+        METRICS,
+        {
+            "examples": len(sft),
+            "synthetic_share": round(synthetic / len(sft), 4),
+            "templates": dict(sorted(by("template").items())),
+            "tokens_median": int(statistics.median(all_lengths)),
+            "tokens_max": max(all_lengths),
+            "rejects_total": sum(rejects.values()),
+        },
+    )
     log.info("wrote %s (%d examples)", CARD, len(sft))
     return 0
 

@@ -34,6 +34,7 @@ from twainlora.generators import (
 )
 from twainlora.jsonl import read_jsonl, write_json, write_jsonl
 from twainlora.params import load_params
+from twainlora.records import read_records
 from twainlora.sft import grounding_errors, record_errors
 from twainlora.splitting import conversation_text
 from twainlora.synth_templates import TEMPLATES
@@ -112,7 +113,7 @@ def main() -> int:
     )
     headlines = sorted(
         (r["id"], r["text"])
-        for r in read_jsonl(TAGGED)
+        for r in read_records(TAGGED, require_tags=True)
         if r["meta"].get("subreddit") == "nottheonion"
     )
     episode_params = EpisodeParams(

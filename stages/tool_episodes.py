@@ -23,8 +23,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from twainlora.episodes import EpisodeBuilder, EpisodeParams, case_plan, to_record
-from twainlora.jsonl import read_jsonl, write_json, write_jsonl
+from twainlora.jsonl import write_json, write_jsonl
 from twainlora.params import load_params
+from twainlora.records import read_records
 from twainlora.sft import grounding_errors, record_errors
 from twainlora.weather import GET_WEATHER_TOOL, WeatherService
 
@@ -63,7 +64,9 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     params = load_params("tool_episodes", Params)
     service = WeatherService.from_csv(params.cities)
-    jokes, maxims = jokes_and_maxims(read_jsonl(TAGGED), params.max_jokes, params.episodes.seed)
+    jokes, maxims = jokes_and_maxims(
+        read_records(TAGGED, require_tags=True), params.max_jokes, params.episodes.seed
+    )
     builder = EpisodeBuilder(service, params.episodes, jokes=jokes, maxims=maxims)
     records, rejects = [], []
     for i, case in enumerate(tqdm(case_plan(params.episodes), desc="tool_episodes", unit="ep")):

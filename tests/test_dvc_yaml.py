@@ -55,6 +55,10 @@ def test_stage_declares_what_its_script_uses(name):
     lexicons = lexicons_used(modules)
     assert lexicons <= deps, "lexicons missing from deps"
     paths = set(re.findall(r'Path\("((?:data|metrics|reports|plots)/[^"]+)"\)', script.read_text()))
-    assert paths == {p for p in deps | outs | metrics if p.startswith(("data/", "metrics/", "reports/", "plots/"))}
+    assert paths == {
+        p
+        for p in deps | outs | metrics
+        if p.startswith(("data/", "metrics/", "reports/", "plots/"))
+    }
     assert stage["params"] == [name]
     assert metrics == {f"metrics/{name}.json"}

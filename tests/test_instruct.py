@@ -146,3 +146,41 @@ def test_take_and_allot():
 )
 def test_every_template_has_several_phrasings(template):
     assert len(P.phrasings[template]) >= 3
+
+
+def test_an_endpoint_paraphrase_is_the_neutral_side_and_failures_fall_back(tmp_path):
+    from openai_stub import OpenAIStub
+
+    from twainlora.generators import EndpointConfig, EndpointGenerator
+
+    with OpenAIStub() as stub:
+        good = EndpointGenerator(
+            EndpointConfig(base_url=stub.base_url, model="stub"), tmp_path, seed=0
+        )
+        pair, _ = style_pair(book(NARRATION), P, ["steamboat", "bell", "river"], good)
+        assert "the sky has opinions" in pair["messages"][1]["content"]
+        assert "Paraphrase the passage below" in stub.requests[0]["messages"][-1]["content"]
+        broken = EndpointGenerator(
+            EndpointConfig(base_url=stub.base_url, model="broken"), tmp_path, seed=0
+        )
+        pair, _ = style_pair(book(NARRATION), P, ["steamboat", "bell", "river"], broken)
+        assert "steamboat, bell, river" in pair["messages"][1]["content"]  # the offline sketch
+
+
+def test_a_tagged_record_missing_a_field_names_file_and_line(tmp_path):
+    from twainlora.jsonl import write_jsonl
+    from twainlora.records import RecordError, read_records
+
+    path = tmp_path / "tagged.jsonl"
+    write_jsonl(
+        path,
+        [book(NARRATION), {"id": "gutenberg:1:p1", "text": "x", "source": "gutenberg", "meta": {}}],
+    )
+    with pytest.raises(
+        RecordError, match=r"tagged.jsonl:2: record gutenberg:1:p1: .*'tags' is a required property"
+    ):
+        list(read_records(path, require_tags=True))
+    bad = {**book(NARRATION), "tags": {**TAGS, "tone": "grumpy"}}
+    write_jsonl(path, [bad])
+    with pytest.raises(RecordError, match=r"tagged.jsonl:1: .*tags/tone: 'grumpy' is not one of"):
+        list(read_records(path))

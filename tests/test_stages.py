@@ -106,10 +106,11 @@ def fixture_params(workdir: Path, url: str) -> None:
         clean=clean,
         tag=tag,
         instruct={
+            **params["instruct"],
             "instruct": {
                 **params["instruct"]["instruct"],
                 "targets": {"style_imitation": 4, "humor": 4, "aphorism": 2, "safety": 2},
-            }
+            },
         },
         split={**params["split"], "holdout": 0.4},
         synth={

@@ -50,6 +50,9 @@ class InstructParams:
     humor_subreddit_shares: dict[str, float]  # TheOnion vs nottheonion among humor pairs
     safety_persona_shares: dict[str, float]
     sketch_share: float  # style pairs whose user side is a sketch even where a paraphrase would do
+    # "plainify" (offline) or "endpoint": paraphrases from the synth stage's generator config.
+    neutral_side: str
+    max_paraphrase_jaccard: float  # an endpoint paraphrase closer than this is not used
     min_changed_share: float  # a paraphrase must change at least this share of the words
     sketch_terms: int
     sketch_opening_words: int
@@ -118,19 +121,46 @@ def sketch_terms(texts: list[str], k: int) -> list[list[str]]:
     return out
 
 
-def style_pair(record: dict, params: InstructParams, terms: list[str]) -> tuple[dict | None, str]:
+PARAPHRASE_PROMPT = (
+    "Paraphrase the passage below in plain, modern, neutral English. Keep every event and "
+    "fact, drop the author's voice, dialect, jokes and turns of phrase. Answer with the "
+    "paraphrase only.\n\n{passage}"
+)
+
+
+def style_pair(
+    record: dict, params: InstructParams, terms: list[str], paraphraser=None
+) -> tuple[dict | None, str]:
     """(pair, "") or (None, reason) for a Twain or Franklin passage.
 
-    The user side is a plain paraphrase where the plainifier changes enough of the passage
-    (dialect, archaic spelling): at least min_changed_share of its words. Otherwise, and for
-    sketch_share of the pairs, it is a sketch: the passage's most distinctive words and its
-    opening sentence made plain, never the passage itself.
+    The user side is a plain paraphrase: from `paraphraser` (a generator, twainlora.generators)
+    when one is configured, else from the offline plainifier where it changes enough of the
+    passage (dialect, archaic spelling: at least min_changed_share of its words). Otherwise,
+    and for sketch_share of the pairs, it is a sketch: the passage's most distinctive words
+    and its opening sentence made plain. Never the passage itself.
     """
+    from twainlora.generators import GenerationError, Task
+
     rng = rng_for(params.seed, "style:" + record["id"])
     persona = record["tags"]["persona"]
     author = rng.choice(AUTHOR_NAMES[persona])
     user = None
-    if rng.random() >= params.sketch_share:
+    if paraphraser is not None:
+        try:
+            plain = paraphraser.generate(
+                Task("paraphrase", record["id"], PARAPHRASE_PROMPT.format(passage=record["text"]))
+            )
+        except GenerationError:
+            plain = ""  # the offline paths below still make a pair; the stage counts these
+        if (
+            plain
+            and plainness_report(record["text"], plain)["word_jaccard"]
+            <= params.max_paraphrase_jaccard
+        ):
+            user = rng.choice(params.phrasings["style_imitation"]).format(
+                author=author, passage=plain
+            )
+    if user is None and rng.random() >= params.sketch_share:
         plain = plainify(record["text"])
         report = plainness_report(record["text"], plain)
         if plain and report["changed_words"] >= params.min_changed_share * report["original_words"]:

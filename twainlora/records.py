@@ -57,3 +57,24 @@ def reject(record: dict, stage: str, reason: str, detail: str = "") -> dict:
         "source": record.get("source"),
         "record": record,
     }
+
+
+class RecordError(ValueError):
+    """An input record that breaks the schema; the message names the file, line and field."""
+
+
+def read_records(path, require_tags: bool = False):
+    """Text records from a JSONL file, each checked against the schema (and, when
+    `require_tags`, required to carry every tag), so a malformed input stops the stage with
+    the place to fix instead of a KeyError deep inside it."""
+    from twainlora.jsonl import read_jsonl
+
+    for lineno, record in enumerate(read_jsonl(path), start=1):
+        errors = validation_errors(record)
+        if require_tags and "tags" not in record:
+            errors.append("<record>: 'tags' is a required property (run the tag stage)")
+        if errors:
+            raise RecordError(
+                f"{path}:{lineno}: record {record.get('id', '?')}: {'; '.join(errors)}"
+            )
+        yield record
