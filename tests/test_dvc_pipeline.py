@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from conftest import FIXTURES, ROOT, shipped_params
 
 pytestmark = pytest.mark.slow

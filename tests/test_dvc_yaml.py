@@ -6,6 +6,7 @@ import re
 
 import pytest
 import yaml
+
 from conftest import ROOT
 
 DVC = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]

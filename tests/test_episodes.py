@@ -4,7 +4,6 @@ import random
 from collections import Counter
 
 import pytest
-from conftest import FIXTURES, shipped_params
 
 from twainlora.episodes import (
     CASES,
@@ -19,6 +18,8 @@ from twainlora.episodes import (
 from twainlora.params import from_dict
 from twainlora.sft import grounding_errors, record_errors
 from twainlora.weather import GET_WEATHER_TOOL, WeatherService
+
+from conftest import FIXTURES, shipped_params
 
 SERVICE = WeatherService.from_csv(FIXTURES / "mirror/geo/cities.csv")
 

@@ -1,5 +1,4 @@
 import pytest
-from openai_stub import OpenAIStub
 
 from twainlora.generators import (
     EndpointConfig,
@@ -8,6 +7,8 @@ from twainlora.generators import (
     Task,
     TemplateGenerator,
 )
+
+from openai_stub import OpenAIStub
 
 TASK = Task(
     "weather_joke/rain", "7", "Write a joke about rain in Paris.", {"city": "Paris", "cond": "rain"}

@@ -3,7 +3,6 @@ import threading
 from functools import partial
 
 import pytest
-from conftest import FIXTURES
 
 from twainlora.gutenberg import (
     BodyBounds,
@@ -17,6 +16,8 @@ from twainlora.gutenberg import (
     paragraphs,
     strip_boilerplate,
 )
+
+from conftest import FIXTURES
 
 TINY = FIXTURES / "mirror" / "gutenberg" / "tiny"
 

@@ -3,7 +3,6 @@
 import re
 
 import pytest
-from conftest import SHARED_CORPORA, shipped_params
 
 from twainlora.gutenberg import (
     BodyBounds,
@@ -13,6 +12,8 @@ from twainlora.gutenberg import (
     paragraphs,
     strip_boilerplate,
 )
+
+from conftest import SHARED_CORPORA, shipped_params
 
 PARAMS = shipped_params()
 BOOKS = PARAMS["ingest_gutenberg"]["books"]

@@ -1,7 +1,6 @@
 import random
 
 import pytest
-from conftest import shipped_params
 
 from twainlora.instruct import (
     InstructParams,
@@ -17,6 +16,8 @@ from twainlora.instruct import (
 )
 from twainlora.params import from_dict
 from twainlora.sft import record_errors
+
+from conftest import shipped_params
 
 P = from_dict(InstructParams, shipped_params()["instruct"]["instruct"], "instruct")
 TAGS = {
@@ -149,9 +150,9 @@ def test_every_template_has_several_phrasings(template):
 
 
 def test_an_endpoint_paraphrase_is_the_neutral_side_and_failures_fall_back(tmp_path):
-    from openai_stub import OpenAIStub
-
     from twainlora.generators import EndpointConfig, EndpointGenerator
+
+    from openai_stub import OpenAIStub
 
     with OpenAIStub() as stub:
         good = EndpointGenerator(

@@ -3,9 +3,10 @@ import sys
 from dataclasses import dataclass, field
 
 import pytest
-from conftest import ROOT
 
 from twainlora.params import ParamsError, from_dict, load_params
+
+from conftest import ROOT
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ def _stage_params(name):
         "synth",
         "split",
         "report",
+        "base_model",
     ],
 )
 def test_every_shipped_section_parses(stage):

@@ -4,7 +4,6 @@ inputs with exact outputs, and on real Huckleberry Finn paragraphs from the corp
 import re
 
 import pytest
-from conftest import SHARED_CORPORA
 
 from twainlora.plainify import (
     load_dialect_lexicon,
@@ -15,6 +14,8 @@ from twainlora.plainify import (
     shorten,
     split_sentences,
 )
+
+from conftest import SHARED_CORPORA
 
 HUCK = SHARED_CORPORA / "gutenberg" / "twain" / "76_huckleberry_finn.txt"
 

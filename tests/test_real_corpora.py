@@ -3,6 +3,7 @@
 import json
 
 import pytest
+
 from conftest import SHARED_CORPORA, run_stage, shipped_params, write_params
 
 pytestmark = pytest.mark.slow

@@ -1,7 +1,8 @@
 import pytest
-from conftest import FIXTURES
 
 from twainlora.reddit import CsvSource, Reject, read_csv
+
+from conftest import FIXTURES
 
 REDDIT = FIXTURES / "mirror" / "reddit"
 ONION = CsvSource(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from conftest import FIXTURES, run_stage, shipped_params, write_params
 
 STAGES = [

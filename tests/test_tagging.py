@@ -1,5 +1,4 @@
 import pytest
-from conftest import shipped_params
 
 from twainlora.params import from_dict
 from twainlora.records import validation_errors
@@ -11,6 +10,8 @@ from twainlora.tagging import (
     spot_label_agreement,
     spot_sample,
 )
+
+from conftest import shipped_params
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@ import datetime as dt
 import json
 
 import pytest
-from conftest import SHARED_CORPORA
 
 from twainlora.weather import (
     GET_WEATHER_TOOL,
@@ -12,6 +11,8 @@ from twainlora.weather import (
     fold,
     load_cities,
 )
+
+from conftest import SHARED_CORPORA
 
 CITIES = SHARED_CORPORA / "geo/taraskaduk_weather_simplemaps/worldcities.csv"
 
