@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 TAG_VALUES = {
     "persona": ("twain", "franklin", "neutral"),
     "tone": ("humorous", "wry", "satirical", "didactic", "aphoristic"),
@@ -32,19 +30,26 @@ TEXT_RECORD_SCHEMA = {
 }
 
 
-@functools.cache
-def _validator():
-    import jsonschema
+_VALIDATORS: dict[str, object] = {}  # by schema title: building one costs more than using it
 
-    return jsonschema.Draft202012Validator(TEXT_RECORD_SCHEMA)
+
+def schema_error_strings(schema: dict, record: dict) -> list[str]:
+    """Every way `record` breaks `schema`, as 'path: message' strings (empty when valid)."""
+    validator = _VALIDATORS.get(schema["title"])
+    if validator is None:
+        import jsonschema
+
+        validator = _VALIDATORS[schema["title"]] = jsonschema.Draft202012Validator(schema)
+    errors = validator.iter_errors(record)
+    return [
+        f"{'/'.join(map(str, e.absolute_path)) or '<record>'}: {e.message}"
+        for e in sorted(errors, key=lambda e: list(e.absolute_path))
+    ]
 
 
 def validation_errors(record: dict) -> list[str]:
-    """Every way `record` breaks the schema, as 'path: message' strings (empty when valid)."""
-    return [
-        f"{'/'.join(map(str, e.absolute_path)) or '<record>'}: {e.message}"
-        for e in sorted(_validator().iter_errors(record), key=lambda e: list(e.absolute_path))
-    ]
+    """Every way a text record breaks its schema (empty when valid)."""
+    return schema_error_strings(TEXT_RECORD_SCHEMA, record)
 
 
 def reject(record: dict, stage: str, reason: str, detail: str = "") -> dict:

@@ -8,11 +8,10 @@ number the tool did not return) is checked in code, each failure a readable stri
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 
-from twainlora.records import TAG_VALUES
+from twainlora.records import TAG_VALUES, schema_error_strings
 
 TEMPLATES = (
     "style_imitation",
@@ -133,18 +132,8 @@ SFT_RECORD_SCHEMA = {
 }
 
 
-@functools.cache
-def _validator():
-    import jsonschema
-
-    return jsonschema.Draft202012Validator(SFT_RECORD_SCHEMA)
-
-
 def schema_errors(record: dict) -> list[str]:
-    return [
-        f"{'/'.join(map(str, e.absolute_path)) or '<record>'}: {e.message}"
-        for e in sorted(_validator().iter_errors(record), key=lambda e: list(e.absolute_path))
-    ]
+    return schema_error_strings(SFT_RECORD_SCHEMA, record)
 
 
 def conversation_errors(record: dict) -> list[str]:

@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass
 
 from twainlora import voice
-from twainlora.episodes import Episode, EpisodeBuilder, human_date, relative_date
+from twainlora.episodes import MONTHS, Episode, EpisodeBuilder, human_date, relative_date
 from twainlora.generators import Task
 from twainlora.instruct import sft_record, system_prompt
 from twainlora.weather import WeatherService
@@ -33,21 +33,6 @@ SEASONS_NORTH = {
     11: "autumn",
 }
 OPPOSITE = {"winter": "summer", "summer": "winter", "spring": "autumn", "autumn": "spring"}
-MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
-
 JOKE_REQUESTS = [
     "Tell me a joke about the weather in {city}.",
     "Got a weather joke about {city} in {season}?",
