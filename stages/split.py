@@ -24,7 +24,7 @@ from pathlib import Path
 from twainlora.dedupe import MinHashParams
 from twainlora.jsonl import read_jsonl, write_json, write_jsonl
 from twainlora.params import load_params
-from twainlora.splitting import assign, remove_leaks, stratum
+from twainlora.splitting import assign, remove_leaks, stratum, with_tools
 
 log = logging.getLogger("split")
 
@@ -47,6 +47,8 @@ class Params:
     # Style examples mixed into train_tool per tool episode, so the style_tool run keeps the
     # voice while it learns the tool.
     tool_style_mix: float
+    mix_with_tools: float  # share of that style mix that offers the tools anyway (no call)
+    eval_irrelevant_from_style: int  # eval_style examples offered to eval_tool with tools
     leakage: MinHashParams
 
     def __post_init__(self):
@@ -64,10 +66,25 @@ def main() -> int:
     files = {name: [] for name in OUT}
     for record, ev, tool in zip(records, is_eval, is_tool, strict=True):
         files[("eval_" if ev else "train_") + ("tool" if tool else "style")].append(record)
-    # The style mix for train_tool: a seeded, template-proportional slice of train_style.
+    # The style mix for train_tool: a seeded, template-proportional slice of train_style,
+    # part of it with the tools on offer (an unrelated request: answer, do not call), and the
+    # same for eval_tool from eval_style, so "no call" is measured on held-out variety.
+    rng = random.Random(params.seed)
     n_mix = min(len(files["train_style"]), round(params.tool_style_mix * len(files["train_tool"])))
-    mix = random.Random(params.seed).sample(files["train_style"], n_mix)
+    mix = rng.sample(files["train_style"], n_mix)
+    mix = [
+        with_tools(r, random.Random(f"{params.seed}:{r['id']}"))
+        if rng.random() < params.mix_with_tools
+        else r
+        for r in mix
+    ]
     files["train_tool"] = sorted(files["train_tool"] + mix, key=lambda r: r["id"])
+    n_eval = min(len(files["eval_style"]), params.eval_irrelevant_from_style)
+    eval_extra = [
+        with_tools(r, random.Random(f"{params.seed}:{r['id']}"))
+        for r in rng.sample(files["eval_style"], n_eval)
+    ]
+    files["eval_tool"] = sorted(files["eval_tool"] + eval_extra, key=lambda r: r["id"])
     for name, rows in files.items():
         write_jsonl(OUT[name], rows)
     metrics = {
@@ -79,6 +96,7 @@ def main() -> int:
     }
     metrics["moved_for_leakage"] = moved
     metrics["style_mix_in_train_tool"] = n_mix
+    metrics["eval_irrelevant_from_style"] = n_eval
     write_json(METRICS, metrics)
     log.info("%s; %d moved to train for leakage", {k: len(v) for k, v in files.items()}, moved)
     return 0

@@ -1,5 +1,5 @@
 from twainlora.dedupe import MinHashParams
-from twainlora.splitting import assign, groups, passage_of, remove_leaks, stratum
+from twainlora.splitting import assign, groups, passage_of, remove_leaks, stratum, with_tools
 
 
 def rec(rid, template="humor", persona="neutral", provenance=(), text=None, case=None):
@@ -55,3 +55,31 @@ def test_near_duplicates_across_the_split_move_to_train():
     records = [rec("a", text=same), rec("b", text=same + "!"), rec("c")]
     flags, moved = remove_leaks(records, [True, False, True], MinHashParams())
     assert flags == [False, False, True] and moved == 1
+
+
+def test_with_tools_offers_tools_without_a_call():
+    import random
+
+    from twainlora.sft import record_errors
+
+    record = {
+        "id": "instruct:humor:reddit:x:000001",
+        "provenance": ["reddit:x:000001"],
+        "tags": {
+            "persona": "neutral",
+            "tone": "satirical",
+            "domain": "general",
+            "source": "reddit",
+            "template": "humor",
+            "synthetic": False,
+        },
+        "messages": [
+            {"role": "system", "content": "s"},
+            {"role": "user", "content": "A joke?"},
+            {"role": "assistant", "content": "Area Man Wins"},
+        ],
+    }
+    out = with_tools(record, random.Random(0))
+    assert out["id"].endswith("+tools") and out["tags"]["template"] == "tool_irrelevant"
+    assert out["messages"] == record["messages"] and out["tools"]
+    assert record_errors(out) == [] and "tools" not in record

@@ -183,8 +183,17 @@ def check_sft_outputs(workdir: Path) -> None:
     for rows in splits.values():
         assert all(record_errors(r) == [] for r in rows)
     assert splits["eval_style"] and splits["eval_tool"]
-    train_ids = {r["id"] for n in ("train_style", "train_tool") for r in splits[n]}
-    eval_ids = {r["id"] for n in ("eval_style", "eval_tool") for r in splits[n]}
+    # "+tools" copies of style examples (offered the tools, no call) stay on their side
+    train_ids = {
+        r["id"].removesuffix("+tools") for n in ("train_style", "train_tool") for r in splits[n]
+    }
+    eval_ids = {
+        r["id"].removesuffix("+tools") for n in ("eval_style", "eval_tool") for r in splits[n]
+    }
+    assert any(
+        r["id"].endswith("+tools") and r["tags"]["template"] == "tool_irrelevant"
+        for r in splits["eval_tool"]
+    )
     assert not train_ids & eval_ids
     synthetic = jsonl(workdir / "data/sft/synth.jsonl")
     assert synthetic and all(

@@ -114,3 +114,18 @@ def remove_leaks(
             if flags[i] and group[i] in leaked:
                 flags[i] = False
                 moved += 1
+
+
+def with_tools(record: dict, rng) -> dict:
+    """A style example turned into an unrelated request with the weather tool on offer: the
+    same answer, no call. Tool-calling data alone has only a few hundred such turns; this
+    gives the model thousands of varied reasons not to call."""
+    from twainlora.episodes import DISTRACTORS, SEED_VARIANT, varied_tool
+
+    variant = SEED_VARIANT if rng.random() < 0.5 else varied_tool(rng)
+    tools = [variant.tool]
+    if rng.random() < 0.3:
+        tools += [{"type": "function", "function": d} for d in rng.sample(DISTRACTORS, 1)]
+        rng.shuffle(tools)
+    tags = {**record["tags"], "template": "tool_irrelevant", "case": "irrelevant_style"}
+    return {**record, "id": record["id"] + "+tools", "tools": tools, "tags": tags}
