@@ -20,11 +20,13 @@ def shipped_params() -> dict:
     return yaml.safe_load((ROOT / "params.yaml").read_text("utf-8"))
 
 
-def run_stage(name: str, workdir: Path, check: bool = True) -> subprocess.CompletedProcess:
+def run_stage(
+    name: str, workdir: Path, check: bool = True, args: list[str] = ()
+) -> subprocess.CompletedProcess:
     """Run stages/<name>.py as DVC would: a fresh interpreter, cwd = the workdir."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TQDM_DISABLE": "1"}
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "stages" / f"{name}.py")],
+        [sys.executable, str(ROOT / "stages" / f"{name}.py"), *args],
         cwd=workdir,
         env=env,
         capture_output=True,
@@ -47,3 +49,12 @@ def write_params(workdir: Path, **sections) -> None:
     params = shipped_params()
     params.update(sections)
     (workdir / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), "utf-8")
+
+
+@pytest.fixture(scope="session")
+def base_model_dir(tmp_path_factory) -> Path:
+    """models/base built once per test session by the real base_model stage (SmolLM2)."""
+    workdir = tmp_path_factory.mktemp("base")
+    write_params(workdir)
+    run_stage("base_model", workdir)
+    return workdir / "models/base"

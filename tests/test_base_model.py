@@ -10,11 +10,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("base")
-    write_params(workdir)
-    run_stage("base_model", workdir)
-    return workdir / "models/base"
+def base(base_model_dir):
+    return base_model_dir
 
 
 @pytest.fixture(scope="module")

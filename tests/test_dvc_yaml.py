@@ -45,7 +45,13 @@ def lexicons_used(modules):
 def test_stage_declares_what_its_script_uses(name):
     stage = DVC[name]
     script = ROOT / "stages" / f"{name}.py"
-    assert stage["cmd"] == f"python stages/{name}.py"
+    foreach = "foreach" in stage
+    if foreach:  # train@style, train@style_tool: one script, the item's paths from the matrix
+        items, stage = stage["foreach"], stage["do"]
+        assert stage["cmd"] == f"python stages/{name}.py ${{key}}"
+        assert set(items) == set(re.findall(r'"(\w+)": \(\s*Path', script.read_text()))
+    else:
+        assert stage["cmd"] == f"python stages/{name}.py"
     deps = set(stage["deps"])
     outs = {next(iter(o)) if isinstance(o, dict) else o for o in stage.get("outs", [])}
     metrics = {next(iter(m)) for m in stage.get("metrics", [])}
@@ -56,10 +62,14 @@ def test_stage_declares_what_its_script_uses(name):
     lexicons = lexicons_used(modules)
     assert lexicons <= deps, "lexicons missing from deps"
     paths = set(re.findall(r'Path\("((?:data|metrics|reports|plots)/[^"]+)"\)', script.read_text()))
-    assert paths == {
-        p
-        for p in deps | outs | metrics
-        if p.startswith(("data/", "metrics/", "reports/", "plots/"))
-    }
+    if foreach:
+        item_paths = {v for item in items.values() for v in item.values()}
+        assert paths <= item_paths
+    else:
+        assert paths == {
+            p
+            for p in deps | outs | metrics
+            if p.startswith(("data/", "metrics/", "reports/", "plots/"))
+        }
     assert stage["params"] == [name]
-    assert metrics == {f"metrics/{name}.json"}
+    assert metrics == ({f"metrics/{name}_${{key}}.json"} if foreach else {f"metrics/{name}.json"})

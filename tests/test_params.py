@@ -73,6 +73,7 @@ def _stage_params(name):
         "split",
         "report",
         "base_model",
+        "train",
     ],
 )
 def test_every_shipped_section_parses(stage):
