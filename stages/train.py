@@ -1,8 +1,8 @@
 """Train one LoRA adapter on the base model: `style` (style data) or `style_tool` (continues
 from the style adapter on the tool mix).
 
-    python stages/train.py style
-    python stages/train.py style_tool
+    accelerate launch --config_file configs/accelerate/cpu.yaml stages/train.py style
+    python stages/train.py style_tool          # the same, single process
 
 TRL's SFTTrainer with PEFT LoRA on all attention and MLP projections, assistant-only loss,
 padding-free packing, cosine schedule with warmup, evaluation and early stopping on eval
@@ -24,12 +24,12 @@ import resource
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
-from twainlora.jsonl import atomic_open, read_jsonl, write_json
+from twainlora.jsonl import atomic_open, write_json
 from twainlora.params import load_params
-from twainlora.training import LoraParams, TrainingConfigError, check_backend
+from twainlora.training import TrainingConfigError, TrainParams, check_backend
 
 log = logging.getLogger("train")
 
@@ -43,40 +43,8 @@ SPLITS = {
     ),
 }
 ADAPTERS = Path("models/adapters")
-CHECKPOINTS = Path(".cache/checkpoints")  # outside DVC's outs: a killed run resumes from here
-
-
-@dataclass(frozen=True)
-class Profile:
-    max_train_examples: int | None  # None: the whole split
-    max_eval_examples: int | None
-
-
-@dataclass(frozen=True)
-class Params:
-    profile: str
-    profiles: dict[str, Profile]
-    quantization: str  # none | nf4 (QLoRA, CUDA only)
-    lora: LoraParams
-    epochs: dict[str, float]
-    learning_rate: float
-    lr_scheduler: str
-    warmup: float  # a share of the steps
-    batch_size: int
-    grad_accum: int
-    max_length: int
-    packing: bool
-    gradient_checkpointing: bool
-    bf16: bool
-    eval_steps: int
-    early_stopping_patience: int
-    logging_steps: int
-    threads: int
-    seed: int
-
-    def __post_init__(self):
-        if self.profile not in self.profiles:
-            raise ValueError(f"profile {self.profile!r} is not among {sorted(self.profiles)}")
+# Outside DVC's outs: a killed run resumes from here, when its fingerprint still matches.
+CHECKPOINTS = Path(".cache/checkpoints")
 
 
 def peak_rss_mb() -> float:
@@ -88,7 +56,7 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1 or argv[0] not in SPLITS:
         raise SystemExit(f"usage: python stages/train.py {{{'|'.join(SPLITS)}}}")
     name = argv[0]
-    params = load_params("train", Params)
+    params = load_params("train", TrainParams)
     import torch
 
     try:
@@ -98,7 +66,7 @@ def main(argv: list[str]) -> int:
     from datasets import Dataset
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer, EarlyStoppingCallback, set_seed
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTTrainer
 
     from twainlora import training
     from twainlora.models import library_versions
@@ -108,29 +76,23 @@ def main(argv: list[str]) -> int:
     profile = params.profiles[params.profile]
     train_file, eval_file, init_from = SPLITS[name]
     tokenizer = AutoTokenizer.from_pretrained(BASE)
-
-    def dataset(path: Path, n: int | None) -> tuple[Dataset, int]:
-        rows = training.sample_stratified(list(read_jsonl(path)), n, params.seed)
-        encoded = [e for e in (training.encode(tokenizer, r, params.max_length) for r in rows) if e]
-        return Dataset.from_list(encoded), len(rows) - len(encoded)
-
-    train_ds, train_dropped = dataset(train_file, profile.max_train_examples)
-    eval_ds, eval_dropped = dataset(eval_file, profile.max_eval_examples)
+    train_rows, train_dropped = training.load_examples(
+        train_file, tokenizer, profile.max_train_examples, params.seed, params.max_length
+    )
+    eval_rows, eval_dropped = training.load_examples(
+        eval_file, tokenizer, profile.max_eval_examples, params.seed, params.max_length
+    )
+    train_ds, eval_ds = Dataset.from_list(train_rows), Dataset.from_list(eval_rows)
     log.info(
         "%s: %d train / %d eval examples (%d / %d longer than %d tokens left out)",
-        name,
-        len(train_ds),
-        len(eval_ds),
-        train_dropped,
-        eval_dropped,
-        params.max_length,
+        *(name, len(train_ds), len(eval_ds), train_dropped, eval_dropped, params.max_length),
     )
 
     quantization = training.nf4_config() if params.quantization == "nf4" else None
     model = AutoModelForCausalLM.from_pretrained(
         BASE,
         quantization_config=quantization,
-        dtype=torch.bfloat16 if params.bf16 else torch.float32,
+        dtype=torch.bfloat16 if params.bf16 and torch.cuda.is_available() else torch.float32,
     )
     peft_config = None
     if init_from:
@@ -138,53 +100,28 @@ def main(argv: list[str]) -> int:
     else:
         peft_config = training.lora_config(params.lora)
 
-    output_dir = CHECKPOINTS / name
-    config = SFTConfig(
-        output_dir=str(output_dir),
-        num_train_epochs=params.epochs[name],
-        per_device_train_batch_size=params.batch_size,
-        per_device_eval_batch_size=params.batch_size,
-        gradient_accumulation_steps=params.grad_accum,
-        learning_rate=params.learning_rate,
-        lr_scheduler_type=params.lr_scheduler,
-        warmup_steps=params.warmup,
-        max_length=params.max_length,
-        packing=params.packing,
-        completion_only_loss=True,
-        gradient_checkpointing=params.gradient_checkpointing,
-        bf16=params.bf16,
-        eval_strategy="steps",
-        eval_steps=params.eval_steps,
-        save_strategy="steps",
-        save_steps=params.eval_steps,
-        save_total_limit=2,
-        load_best_model_at_end=True,
-        metric_for_best_model="eval_loss",
-        greater_is_better=False,
-        logging_steps=params.logging_steps,
-        report_to=[],
-        seed=params.seed,
-        data_seed=params.seed,
-        use_cpu=not torch.cuda.is_available(),
-        dataloader_num_workers=0,
-    )
+    inputs = [BASE, train_file, eval_file] + ([ADAPTERS / init_from] if init_from else [])
+    run = training.fingerprint({"name": name, **asdict(params)}, inputs)
+    output_dir = CHECKPOINTS / name / run
+    timer = training.StepTimer()
     trainer = SFTTrainer(
         model=model,
-        args=config,
+        args=training.sft_config(
+            params, params.epochs[name], output_dir, torch.cuda.is_available()
+        ),
         train_dataset=train_ds,
         eval_dataset=eval_ds,
         processing_class=tokenizer,
         peft_config=peft_config,
-        callbacks=[EarlyStoppingCallback(params.early_stopping_patience)],
+        callbacks=[EarlyStoppingCallback(params.early_stopping_patience), timer],
     )
     with trainer.model.disable_adapter():
         base_eval = trainer.evaluate()["eval_loss"]  # the base model on the same eval data
-    last = None
-    if output_dir.exists():
-        checkpoints = sorted(
-            output_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1])
-        )
-        last = str(checkpoints[-1]) if checkpoints else None
+    # Checkpoints of another fingerprint belong to other params or data: never resume those.
+    for stale in (CHECKPOINTS / name).glob("*"):
+        if stale.name != run:
+            shutil.rmtree(stale, ignore_errors=True)
+    last = training.last_checkpoint(output_dir)
     if last:
         log.info("resuming from %s", last)
     start = time.perf_counter()
@@ -201,9 +138,7 @@ def main(argv: list[str]) -> int:
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
 
-    history = trainer.state.log_history
-    trained_tokens = sum(sum(m) for m in train_ds["completion_mask"]) * params.epochs[name]
-    seen_tokens = sum(len(x) for x in train_ds["input_ids"]) * params.epochs[name]
+    state = trainer.state
     train_loss = result.training_loss
     write_json(
         Path(f"metrics/train_{name}.json"),
@@ -214,13 +149,13 @@ def main(argv: list[str]) -> int:
             "loss_gap": round(final_eval - train_loss, 4),
             "train_examples": len(train_ds),
             "eval_examples": len(eval_ds),
-            "steps": trainer.state.global_step,
-            "tokens_per_s": round(seen_tokens / wall, 1),
-            "assistant_tokens_per_s": round(trained_tokens / wall, 1),
+            "steps": state.global_step,
+            "best_step": state.best_global_step,
+            "tokens_per_s": round(timer.tokens_per_s, 1),
             "peak_rss_mb": round(peak_rss_mb()),
             "wall_seconds": round(wall),
             "profile": params.profile,
-            "resumed_from": last,
+            "resumed_from_step": int(last.rsplit("-", 1)[1]) if last else None,
             "params": json.loads(json.dumps(asdict(params))),
             "versions": library_versions(),
         },
@@ -228,17 +163,13 @@ def main(argv: list[str]) -> int:
     with atomic_open(Path(f"plots/train_{name}.csv")) as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["step", "loss", "eval_loss"])
-        for entry in history:
+        for entry in state.log_history:
             if "loss" in entry or "eval_loss" in entry:
                 writer.writerow([entry["step"], entry.get("loss", ""), entry.get("eval_loss", "")])
-    shutil.rmtree(output_dir, ignore_errors=True)  # done: nothing left to resume
+    shutil.rmtree(CHECKPOINTS / name, ignore_errors=True)  # done: nothing left to resume
     log.info(
         "%s: eval loss %.4f (base %.4f), %s steps in %.0f s",
-        name,
-        final_eval,
-        base_eval,
-        trainer.state.global_step,
-        wall,
+        *(name, final_eval, base_eval, state.global_step, wall),
     )
     return 0
 

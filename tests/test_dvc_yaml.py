@@ -48,7 +48,8 @@ def test_stage_declares_what_its_script_uses(name):
     foreach = "foreach" in stage
     if foreach:  # train@style, train@style_tool: one script, the item's paths from the matrix
         items, stage = stage["foreach"], stage["do"]
-        assert stage["cmd"] == f"python stages/{name}.py ${{key}}"
+        launcher = "accelerate launch --config_file ${train.accelerate_config}"
+        assert stage["cmd"] == f"{launcher} stages/{name}.py ${{key}}"
         assert set(items) == set(re.findall(r'"(\w+)": \(\s*Path', script.read_text()))
     else:
         assert stage["cmd"] == f"python stages/{name}.py"

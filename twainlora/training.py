@@ -12,9 +12,13 @@ their differing keys would be unified into null-filled structs.
 from __future__ import annotations
 
 import hashlib
+import json
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from transformers import TrainerCallback
 
 QLORA_ON_CPU = (
     "quantization: nf4 needs CUDA: bitsandbytes' 4-bit backward has no CPU autograd kernel, so "
@@ -33,6 +37,42 @@ class LoraParams:
     alpha: int
     dropout: float
     target_modules: list[str]
+
+
+@dataclass(frozen=True)
+class Profile:
+    max_train_examples: int | None  # None: the whole split
+    max_eval_examples: int | None
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """params.yaml `train`."""
+
+    profile: str
+    profiles: dict[str, Profile]
+    quantization: str  # none | nf4 (QLoRA, CUDA only)
+    accelerate_config: str  # read by dvc.yaml's `accelerate launch`
+    lora: LoraParams
+    epochs: dict[str, float]
+    learning_rate: float
+    lr_scheduler: str
+    warmup: float  # a share of the steps
+    batch_size: int
+    grad_accum: int
+    max_length: int
+    packing: bool
+    gradient_checkpointing: bool
+    bf16: bool
+    eval_steps: int
+    early_stopping_patience: int
+    logging_steps: int
+    threads: int
+    seed: int
+
+    def __post_init__(self):
+        if self.profile not in self.profiles:
+            raise ValueError(f"profile {self.profile!r} is not among {sorted(self.profiles)}")
 
 
 def check_backend(quantization: str, cuda_available: bool) -> None:
@@ -59,6 +99,16 @@ def encode(tokenizer, record: dict, max_length: int) -> dict | None:
     return {"input_ids": ids, "completion_mask": mask}
 
 
+def load_examples(path, tokenizer, n: int | None, seed: int, max_length: int):
+    """The encoded examples of a split (a stratified sample of n when n is set), and how
+    many were left out for not fitting max_length."""
+    from twainlora.jsonl import read_jsonl
+
+    rows = sample_stratified(list(read_jsonl(path)), n, seed)
+    encoded = [e for e in (encode(tokenizer, r, max_length) for r in rows) if e]
+    return encoded, len(rows) - len(encoded)
+
+
 def sample_stratified(records: Sequence[dict], n: int | None, seed: int) -> list[dict]:
     """n records keeping each template's (and tool case's) share; all of them when n is None."""
     if n is None or n >= len(records):
@@ -75,6 +125,87 @@ def sample_stratified(records: Sequence[dict], n: int | None, seed: int) -> list
         group = sorted(strata[name], key=key)
         chosen += group[: max(1, round(n * len(group) / len(records)))]
     return sorted(sorted(chosen, key=key)[:n], key=lambda r: r["id"])
+
+
+def fingerprint(settings: dict, files: Sequence) -> str:
+    """A short digest of a run's settings and input files: checkpoints are only resumed by a
+    run with the same fingerprint (a changed param or split starts over)."""
+    h = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
+    for path in files:
+        for f in sorted(p for p in (path.rglob("*") if path.is_dir() else [path]) if p.is_file()):
+            h.update(f.name.encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def last_checkpoint(run_dir) -> str | None:
+    """The newest complete `checkpoint-N` in run_dir (the Trainer writes trainer_state.json
+    last, so a checkpoint cut off by a kill lacks it and is skipped)."""
+    done = [p for p in run_dir.glob("checkpoint-*") if (p / "trainer_state.json").exists()]
+    return str(max(done, key=lambda p: int(p.name.split("-")[1]))) if done else None
+
+
+class StepTimer(TrainerCallback):
+    """Times the optimizer steps alone (evaluation and checkpointing excluded), so tokens/s
+    measures training and compares with a bare loop."""
+
+    def __init__(self):
+        self.seconds = 0.0
+        self.tokens = 0
+        self._start = 0.0
+        self._tokens_at_start = 0
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self._tokens_at_start = state.num_input_tokens_seen  # past a resumed checkpoint's
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        self._start = time.perf_counter()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.seconds += time.perf_counter() - self._start
+        self.tokens = state.num_input_tokens_seen - self._tokens_at_start
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.tokens / self.seconds if self.seconds else 0.0
+
+
+def sft_config(params: TrainParams, epochs: float, output_dir, cuda: bool, **overrides):
+    """TRL's SFTConfig from params: assistant-only loss on our pre-tokenized completion_mask,
+    padding-free packing, evaluation + checkpoints every eval_steps, best model at the end."""
+    from trl import SFTConfig
+
+    settings = dict(
+        output_dir=str(output_dir),
+        num_train_epochs=epochs,
+        per_device_train_batch_size=params.batch_size,
+        per_device_eval_batch_size=params.batch_size,
+        gradient_accumulation_steps=params.grad_accum,
+        learning_rate=params.learning_rate,
+        lr_scheduler_type=params.lr_scheduler,
+        warmup_steps=params.warmup,
+        max_length=params.max_length,
+        packing=params.packing,
+        completion_only_loss=True,
+        gradient_checkpointing=params.gradient_checkpointing,
+        bf16=params.bf16,
+        eval_strategy="steps",
+        eval_steps=params.eval_steps,
+        save_strategy="steps",
+        save_steps=params.eval_steps,
+        save_total_limit=2,
+        load_best_model_at_end=True,
+        metric_for_best_model="eval_loss",
+        greater_is_better=False,
+        logging_steps=params.logging_steps,
+        include_num_input_tokens_seen="non_padding",
+        report_to=[],
+        seed=params.seed,
+        data_seed=params.seed,
+        use_cpu=not cuda,
+        dataloader_num_workers=0,
+    )
+    return SFTConfig(**{**settings, **overrides})
 
 
 def lora_config(params: LoraParams):
