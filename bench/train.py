@@ -1,0 +1,186 @@
+"""Training throughput: the train stage's stack (accelerate + TRL SFTTrainer + PEFT) against a
+bare PyTorch loop over the same LoRA model and the same batches.
+
+    python bench/train.py [--split tool] [--examples 64] [--steps 6] [--set bf16=false ...]
+
+Both modes run in their own process (so peak RSS is each one's own) with params.yaml `train`
+(overridable with --set), on a stratified sample of data/splits/train_<split>.jsonl (run
+`dvc repro split` first):
+
+  stack  SFTTrainer built exactly as stages/train.py builds it: padding-free packing,
+         assistant-only loss through TRL's fused LM head, mixed precision from params
+  bare   the stack's own dataloader (same packed micro-batches), then forward with labels,
+         backward, AdamW every grad_accum micro-batches, under the same autocast
+
+The first optimizer step of each is warm-up and not counted. Prints real (non-padding)
+tokens/s, the stack's share of bare, and peak RSS; writes bench/results/train.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from twainlora.jsonl import write_json
+from twainlora.params import from_dict
+from twainlora.training import TrainParams
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE = ROOT / "models/base"
+RESULTS = ROOT / "bench/results/train.json"
+
+
+def train_params(overrides: list[str]) -> TrainParams:
+    section = yaml.safe_load((ROOT / "params.yaml").read_text())["train"]
+    for item in overrides:
+        key, value = item.split("=", 1)
+        section[key] = yaml.safe_load(value)
+    return from_dict(TrainParams, section, where="params.yaml:train (with --set)")
+
+
+def build(params: TrainParams, split: str, examples: int, steps: int):
+    """The stage's trainer (model, data, config), limited to `steps` optimizer steps."""
+    import torch
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
+    from trl import SFTTrainer
+
+    from twainlora import training
+
+    set_seed(params.seed)
+    torch.set_num_threads(params.threads)
+    tokenizer = AutoTokenizer.from_pretrained(BASE)
+    rows, _ = training.load_examples(
+        ROOT / f"data/splits/train_{split}.jsonl", tokenizer, examples, params.seed, params.max_length
+    )
+    config = training.sft_config(
+        params, 1, "/tmp/twainlora-bench-train", False,
+        max_steps=steps, eval_strategy="no", save_strategy="no", logging_steps=10**6,
+        load_best_model_at_end=False,
+    )  # fmt: skip
+    return SFTTrainer(
+        model=AutoModelForCausalLM.from_pretrained(BASE),
+        args=config,
+        train_dataset=Dataset.from_list(rows),
+        processing_class=tokenizer,
+        peft_config=training.lora_config(params.lora),
+    )
+
+
+def run_stack(trainer) -> tuple[int, float]:
+    from transformers import TrainerCallback
+
+    class Timer(TrainerCallback):
+        tokens, seconds, start, tokens_at_start = 0, 0.0, 0.0, 0
+
+        def on_step_begin(self, args, state, control, **kwargs):
+            self.start, self.tokens_at_start = time.perf_counter(), state.num_input_tokens_seen
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step > 1:  # the first step is warm-up
+                self.seconds += time.perf_counter() - self.start
+                self.tokens += state.num_input_tokens_seen - self.tokens_at_start
+
+    timer = Timer()
+    trainer.add_callback(timer)
+    trainer.train()
+    return timer.tokens, timer.seconds
+
+
+def run_bare(trainer, params: TrainParams, steps: int) -> tuple[int, float]:
+    import torch
+
+    model = trainer.model
+    model.train()
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad], lr=params.learning_rate
+    )
+    batches = iter(trainer.get_train_dataloader())
+    tokens, seconds = 0, 0.0
+    for step in range(1, steps + 1):
+        start, step_tokens = time.perf_counter(), 0
+        for _ in range(params.grad_accum):
+            batch = next(batches)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=params.bf16):
+                loss = model(
+                    input_ids=batch["input_ids"],
+                    position_ids=batch["position_ids"],
+                    labels=batch["labels"],
+                ).loss
+            (loss / params.grad_accum).backward()
+            step_tokens += batch["input_ids"].numel()
+        optimizer.step()
+        optimizer.zero_grad()
+        if step > 1:
+            seconds += time.perf_counter() - start
+            tokens += step_tokens
+    return tokens, seconds
+
+
+def child(args) -> None:
+    params = train_params(args.set)
+    trainer = build(params, args.split, args.examples, args.steps)
+    if args.mode == "stack":
+        tokens, seconds = run_stack(trainer)
+    else:
+        tokens, seconds = run_bare(trainer, params, args.steps)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"tokens": tokens, "seconds": seconds, "peak_rss_mb": round(rss)}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--split", choices=["style", "tool"], default="tool")
+    parser.add_argument("--examples", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=6, help="optimizer steps, the first not timed")
+    parser.add_argument("--set", action="append", default=[], help="a train param: key=yaml")
+    parser.add_argument("--mode", choices=["stack", "bare"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.mode:
+        return child(args)
+
+    params = train_params(args.set)
+    results = {}
+    for mode in ("bare", "stack"):
+        cmd = [sys.executable, __file__, "--mode", mode, "--split", args.split]
+        cmd += ["--examples", str(args.examples), "--steps", str(args.steps)]
+        cmd += [a for item in args.set for a in ("--set", item)]
+        out = subprocess.run(cmd, capture_output=True, text=True)
+        if out.returncode != 0:
+            sys.exit(f"{mode} failed:\n{out.stderr[-3000:]}")
+        run = json.loads(out.stdout.strip().splitlines()[-1])
+        run["tokens_per_s"] = round(run["tokens"] / run["seconds"], 1)
+        results[mode] = run
+        print(f"{mode:5}  {run['tokens_per_s']:7.1f} tokens/s  peak RSS {run['peak_rss_mb']} MB")
+    share = results["stack"]["tokens_per_s"] / results["bare"]["tokens_per_s"]
+    print(f"stack / bare = {share:.2f} (target >= 0.80)")
+    write_json(
+        RESULTS,
+        {
+            "split": args.split,
+            "examples": args.examples,
+            "timed_steps": args.steps - 1,
+            "params": {
+                k: v
+                for k, v in dataclasses.asdict(params).items()
+                if k in ("batch_size", "grad_accum", "max_length", "packing", "bf16", "threads")
+                or k == "gradient_checkpointing"
+            },
+            **results,
+            "stack_share_of_bare": round(share, 3),
+            "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
