@@ -153,6 +153,9 @@ def main(argv: list[str]) -> int:
             "best_step": state.best_global_step,
             "tokens_per_s": round(timer.tokens_per_s, 1),
             "peak_rss_mb": round(peak_rss_mb()),
+            "peak_gpu_mb": (
+                round(torch.cuda.max_memory_allocated() / 2**20) if torch.cuda.is_available() else None
+            ),
             "wall_seconds": round(wall),
             "profile": params.profile,
             "resumed_from_step": int(last.rsplit("-", 1)[1]) if last else None,

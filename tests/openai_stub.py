@@ -1,7 +1,8 @@
 """A real OpenAI-compatible HTTP server on loopback for tests: /v1/chat/completions answers
 deterministically from the request, counts requests, and misbehaves on demand by model name
 ("slow" sleeps past the client's timeout, "broken" answers with invalid JSON, "error" with
-HTTP 500). It is a stand-in for a model server, not a mock of the client."""
+HTTP 500, "judge" with the JSON scores the evaluate stage's LLM judge asks for). It is a
+stand-in for a model server, not a mock of the client."""
 
 from __future__ import annotations
 
@@ -32,7 +33,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             payload = b"{this is not json"
         else:
             prompt = body["messages"][-1]["content"]
-            text = f"Generated joke #{hashlib.sha256(prompt.encode()).hexdigest()[:8]}: the sky has opinions."
+            digest = hashlib.sha256(prompt.encode()).hexdigest()
+            text = f"Generated joke #{digest[:8]}: the sky has opinions."
+            if model == "judge":
+                h = int(digest, 16)
+                scores = {"twainness": 1 + h % 5, "wit": 1 + h // 5 % 5, "grounded": "yes"}
+                text = f"Scores: {json.dumps(scores)}"
             payload = json.dumps(
                 {
                     "id": "chatcmpl-test",
