@@ -29,7 +29,8 @@ from pathlib import Path
 
 from twainlora.jsonl import atomic_open, write_json
 from twainlora.params import load_params
-from twainlora.training import TrainingConfigError, TrainParams, check_backend
+from twainlora.training import TrainingConfigError, check_backend
+from twainlora.training import TrainParams as Params
 
 log = logging.getLogger("train")
 
@@ -56,7 +57,7 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1 or argv[0] not in SPLITS:
         raise SystemExit(f"usage: python stages/train.py {{{'|'.join(SPLITS)}}}")
     name = argv[0]
-    params = load_params("train", TrainParams)
+    params = load_params("train", Params)
     import torch
 
     try:
@@ -154,7 +155,9 @@ def main(argv: list[str]) -> int:
             "tokens_per_s": round(timer.tokens_per_s, 1),
             "peak_rss_mb": round(peak_rss_mb()),
             "peak_gpu_mb": (
-                round(torch.cuda.max_memory_allocated() / 2**20) if torch.cuda.is_available() else None
+                round(torch.cuda.max_memory_allocated() / 2**20)
+                if torch.cuda.is_available()
+                else None
             ),
             "wall_seconds": round(wall),
             "profile": params.profile,

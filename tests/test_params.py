@@ -74,6 +74,8 @@ def _stage_params(name):
         "report",
         "base_model",
         "train",
+        "export",
+        "evaluate",
     ],
 )
 def test_every_shipped_section_parses(stage):
