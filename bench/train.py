@@ -77,20 +77,9 @@ def build(params: TrainParams, split: str, examples: int, steps: int):
 
 
 def run_stack(trainer) -> tuple[int, float]:
-    from transformers import TrainerCallback
+    from twainlora.training import StepTimer
 
-    class Timer(TrainerCallback):
-        tokens, seconds, start, tokens_at_start = 0, 0.0, 0.0, 0
-
-        def on_step_begin(self, args, state, control, **kwargs):
-            self.start, self.tokens_at_start = time.perf_counter(), state.num_input_tokens_seen
-
-        def on_step_end(self, args, state, control, **kwargs):
-            if state.global_step > 1:  # the first step is warm-up
-                self.seconds += time.perf_counter() - self.start
-                self.tokens += state.num_input_tokens_seen - self.tokens_at_start
-
-    timer = Timer()
+    timer = StepTimer(warmup_steps=1)
     trainer.add_callback(timer)
     trainer.train()
     return timer.tokens, timer.seconds

@@ -147,23 +147,25 @@ def last_checkpoint(run_dir) -> str | None:
 
 class StepTimer(TrainerCallback):
     """Times the optimizer steps alone (evaluation and checkpointing excluded), so tokens/s
-    measures training and compares with a bare loop."""
+    measures training and compares with a bare loop. The first `warmup_steps` of a run are
+    not counted."""
 
-    def __init__(self):
+    def __init__(self, warmup_steps: int = 0):
+        self.warmup_steps = warmup_steps
         self.seconds = 0.0
         self.tokens = 0
+        self._steps = 0
         self._start = 0.0
         self._tokens_at_start = 0
 
-    def on_train_begin(self, args, state, control, **kwargs):
-        self._tokens_at_start = state.num_input_tokens_seen  # past a resumed checkpoint's
-
     def on_step_begin(self, args, state, control, **kwargs):
-        self._start = time.perf_counter()
+        self._start, self._tokens_at_start = time.perf_counter(), state.num_input_tokens_seen
 
     def on_step_end(self, args, state, control, **kwargs):
-        self.seconds += time.perf_counter() - self._start
-        self.tokens = state.num_input_tokens_seen - self._tokens_at_start
+        self._steps += 1
+        if self._steps > self.warmup_steps:
+            self.seconds += time.perf_counter() - self._start
+            self.tokens += state.num_input_tokens_seen - self._tokens_at_start
 
     @property
     def tokens_per_s(self) -> float:
