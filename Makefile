@@ -23,7 +23,7 @@ repro: setup
 	$(BIN)/dvc repro
 
 test: setup
-	$(BIN)/ruff check twainlora stages tests bench
+	$(BIN)/ruff check twainlora stages tests bench scripts
 	$(BIN)/python -m pytest
 
 bench: setup
@@ -31,4 +31,4 @@ bench: setup
 	$(BIN)/python bench/dedupe.py
 
 lint: setup
-	$(BIN)/ruff check twainlora stages tests bench
+	$(BIN)/ruff check twainlora stages tests bench scripts
