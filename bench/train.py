@@ -52,7 +52,6 @@ def build(params: TrainParams, split: str, examples: int, steps: int):
     import torch
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
-    from trl import SFTTrainer
 
     from twainlora import training
 
@@ -67,13 +66,15 @@ def build(params: TrainParams, split: str, examples: int, steps: int):
         max_steps=steps, eval_strategy="no", save_strategy="no", logging_steps=10**6,
         load_best_model_at_end=False,
     )  # fmt: skip
-    return SFTTrainer(
+    trainer = training.sft_trainer_class(False)(  # as the stage builds it on CPU
         model=AutoModelForCausalLM.from_pretrained(BASE),
         args=config,
         train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,
         peft_config=training.lora_config(params.lora),
     )
+    training.speed_up_cpu_training(trainer.model, params.bf16)  # as the stage does on CPU
+    return trainer
 
 
 def run_stack(trainer) -> tuple[int, float]:

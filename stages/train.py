@@ -67,7 +67,6 @@ def main(argv: list[str]) -> int:
     from datasets import Dataset
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer, EarlyStoppingCallback, set_seed
-    from trl import SFTTrainer
 
     from twainlora import training
     from twainlora.models import library_versions
@@ -105,7 +104,7 @@ def main(argv: list[str]) -> int:
     run = training.fingerprint({"name": name, **asdict(params)}, inputs)
     output_dir = CHECKPOINTS / name / run
     timer = training.StepTimer()
-    trainer = SFTTrainer(
+    trainer = training.sft_trainer_class(torch.cuda.is_available())(
         model=model,
         args=training.sft_config(
             params, params.epochs[name], output_dir, torch.cuda.is_available()
@@ -116,6 +115,8 @@ def main(argv: list[str]) -> int:
         peft_config=peft_config,
         callbacks=[EarlyStoppingCallback(params.early_stopping_patience), timer],
     )
+    if not torch.cuda.is_available():
+        training.speed_up_cpu_training(trainer.model, params.bf16)
     with trainer.model.disable_adapter():
         base_eval = trainer.evaluate()["eval_loss"]  # the base model on the same eval data
     # Checkpoints of another fingerprint belong to other params or data: never resume those.

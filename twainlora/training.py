@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import torch
 from transformers import TrainerCallback
 
 QLORA_ON_CPU = (
@@ -233,3 +234,79 @@ def nf4_config():
         bnb_4bit_use_double_quant=True,
         bnb_4bit_compute_dtype=torch.bfloat16,
     )
+
+
+class MaskDropout(torch.nn.Module):
+    """Inverted dropout, as PEFT's LoRA dropout (`lora_B(lora_A(dropout(x)))`), at a fraction
+    of torch's CPU cost: the keep mask comes from 16-bit slices of 64-bit draws of the same
+    seeded generator (four per draw; torch's `bernoulli_` draws one float per element), with p
+    rounded to a multiple of 1/65536. Under autocast the output is already in the autocast
+    dtype, which `lora_A` would cast it to anyway. Measured: PEFT's dropout at p=0.05 cost
+    ~40% of a CPU training step (218 -> 353 tokens/s without it); this keeps most of that."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {p}")
+        self.p = p
+        self.threshold = round(p * 65536) - 32768  # int16 slices below it are dropped
+
+    def forward(self, x):
+        if not self.training or self.p == 0.0:
+            return x
+        device = x.device.type
+        dtype = (
+            torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else x.dtype
+        )
+        n = x.numel()
+        bits = torch.empty((n + 3) // 4, dtype=torch.int64, device=x.device)
+        bits.random_(-(2**63), None)  # all 64 bits uniform
+        keep = bits.view(torch.int16)[:n].view(x.shape) >= self.threshold
+        return x.to(dtype) * keep.to(dtype).mul_(1.0 / (1.0 - self.p))
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+def speed_up_cpu_training(model, bf16: bool) -> None:
+    """Two changes that leave the LoRA settings and the math as they are, for training on CPU:
+    PEFT's LoRA dropouts become MaskDropout (same p); with bf16 autocast, the frozen Linear
+    weights are stored in bf16, which autocast casts them to before every matmul anyway
+    (the copies were ~10% of a step). The embedding (tied to the LM head here), the norms and
+    the LoRA weights stay fp32. Measured on this 2-core CPU: 218 -> ~310 tokens/s."""
+    embedding = model.get_input_embeddings().weight
+    for module in model.modules():
+        dropouts = getattr(module, "lora_dropout", None)
+        if isinstance(dropouts, torch.nn.ModuleDict):
+            for name, dropout in dropouts.items():
+                if isinstance(dropout, torch.nn.Dropout):
+                    dropouts[name] = MaskDropout(dropout.p).train(dropout.training)
+        if (
+            bf16
+            and isinstance(module, torch.nn.Linear)
+            and not module.weight.requires_grad
+            and module.weight is not embedding
+        ):
+            module.weight.data = module.weight.data.to(torch.bfloat16)
+
+
+def sft_trainer_class(cuda: bool):
+    """TRL's SFTTrainer; on CPU, one that takes the loss from the model's own forward.
+
+    TRL computes the loss through a fused LM head that projects the hidden states in chunks and
+    recomputes each chunk's logits in backward (plus entropy and top-1 metrics): it saves GPU
+    memory, and on CPU it cost ~35% of a training step (profiled: 1.65 s of ~4 s per 1,024-token
+    micro-batch). On CPU the logits of a micro-batch (~200 MB) fit, so the loss comes from the
+    model's cross-entropy over the same completion-masked labels (transformers' Trainer.compute_loss),
+    the same quantity, summed over assistant tokens and divided by their count in the step."""
+    from transformers import Trainer
+    from trl import SFTTrainer
+
+    if cuda:
+        return SFTTrainer
+
+    class FullLogitsSFTTrainer(SFTTrainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            return Trainer.compute_loss(self, model, inputs, return_outputs, num_items_in_batch)
+
+    return FullLogitsSFTTrainer
