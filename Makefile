@@ -26,9 +26,13 @@ test: setup
 	$(BIN)/ruff check twainlora stages tests bench scripts
 	$(BIN)/python -m pytest
 
+# After `make repro` (the model benchmarks read models/ and data/splits/).
 bench: setup
 	$(BIN)/python bench/data_stages.py
 	$(BIN)/python bench/dedupe.py
+	$(BIN)/python bench/train.py
+	$(BIN)/python bench/eval.py
+	$(BIN)/python bench/serve.py
 
 lint: setup
 	$(BIN)/ruff check twainlora stages tests bench scripts

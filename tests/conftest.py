@@ -15,6 +15,23 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED_CORPORA = ROOT.parent / "shared" / "corpora"
 
+# What tests/fixtures/mirror holds, as params.yaml entries (paths relative to the mirror).
+TINY_TWAIN_BOOK = {
+    "id": 1,
+    "year": 1900,
+    "author": "Mark Twain",
+    "title": "A Tiny Book",
+    "path": "gutenberg/tiny/1_tiny.txt",
+}
+ONION_SOURCE = {
+    "key": "oon",
+    "path": "reddit/onion_small.csv",
+    "text_column": "text",
+    "label_column": "label",
+    "labels": {"1": "TheOnion", "0": "nottheonion"},
+}
+POSTS_SOURCE = {"key": "posts", "path": "reddit/posts_small.csv"}
+
 
 def shipped_params() -> dict:
     return yaml.safe_load((ROOT / "params.yaml").read_text("utf-8"))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import FIXTURES, ROOT, shipped_params
+from conftest import FIXTURES, ONION_SOURCE, ROOT, TINY_TWAIN_BOOK, shipped_params
 
 pytestmark = pytest.mark.slow
 
@@ -35,30 +35,8 @@ def repo(tmp_path):
         shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "dvc.yaml", repo / "dvc.yaml")
     params = shipped_params()
-    params["ingest_gutenberg"].update(
-        mirror="../mirror",
-        books=[
-            {
-                "id": 1,
-                "year": 1900,
-                "author": "Mark Twain",
-                "title": "A Tiny Book",
-                "path": "gutenberg/tiny/1_tiny.txt",
-            }
-        ],
-    )
-    params["ingest_reddit"].update(
-        mirror="../mirror",
-        sources=[
-            {
-                "key": "oon",
-                "path": "reddit/onion_small.csv",
-                "text_column": "text",
-                "label_column": "label",
-                "labels": {"1": "TheOnion", "0": "nottheonion"},
-            }
-        ],
-    )
+    params["ingest_gutenberg"].update(mirror="../mirror", books=[TINY_TWAIN_BOOK])
+    params["ingest_reddit"].update(mirror="../mirror", sources=[ONION_SOURCE])
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), "utf-8")
     dvc(repo, "init", "--no-scm", "-q")
     return repo

@@ -13,7 +13,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import FIXTURES, run_stage, shipped_params, write_params
+from conftest import (
+    FIXTURES,
+    ONION_SOURCE,
+    POSTS_SOURCE,
+    TINY_TWAIN_BOOK,
+    run_stage,
+    shipped_params,
+    write_params,
+)
 
 STAGES = [
     "ingest_gutenberg",
@@ -28,13 +36,7 @@ STAGES = [
     "split",
 ]
 TINY = [
-    {
-        "id": 1,
-        "year": 1900,
-        "author": "Mark Twain",
-        "title": "A Tiny Book",
-        "path": "gutenberg/tiny/1_tiny.txt",
-    },
+    TINY_TWAIN_BOOK,
     {
         "id": 2,
         "year": 1900,
@@ -93,16 +95,7 @@ def fixture_params(workdir: Path, url: str) -> None:
         ingest_gutenberg={"mirror": "mirror", "url_template": url + "/pg{id}.txt", "books": TINY},
         ingest_reddit={
             "mirror": "mirror",
-            "sources": [
-                {
-                    "key": "oon",
-                    "path": "reddit/onion_small.csv",
-                    "text_column": "text",
-                    "label_column": "label",
-                    "labels": {"1": "TheOnion", "0": "nottheonion"},
-                },
-                {"key": "posts", "path": "reddit/posts_small.csv"},
-            ],
+            "sources": [ONION_SOURCE, POSTS_SOURCE],
         },
         clean=clean,
         tag=tag,

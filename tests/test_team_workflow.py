@@ -27,7 +27,7 @@ import yaml
 
 from twainlora.s3local import LocalS3
 
-from conftest import FIXTURES, ROOT
+from conftest import FIXTURES, ONION_SOURCE, POSTS_SOURCE, ROOT, TINY_TWAIN_BOOK
 
 pytestmark = pytest.mark.slow
 
@@ -133,31 +133,8 @@ def smoke_params(repo: Path) -> None:
     path = repo / "params.yaml"
     params = yaml.safe_load(path.read_text("utf-8"))
     # The fixture mirror lies beside the repository, as ../shared/corpora does beside ours.
-    params["ingest_gutenberg"].update(
-        mirror="../mirror",
-        books=[
-            {
-                "id": 1,
-                "year": 1900,
-                "author": "Mark Twain",
-                "title": "A Tiny Book",
-                "path": "gutenberg/tiny/1_tiny.txt",
-            }
-        ],
-    )
-    params["ingest_reddit"].update(
-        mirror="../mirror",
-        sources=[
-            {
-                "key": "oon",
-                "path": "reddit/onion_small.csv",
-                "text_column": "text",
-                "label_column": "label",
-                "labels": {"1": "TheOnion", "0": "nottheonion"},
-            },
-            {"key": "posts", "path": "reddit/posts_small.csv"},
-        ],
-    )
+    params["ingest_gutenberg"].update(mirror="../mirror", books=[TINY_TWAIN_BOOK])
+    params["ingest_reddit"].update(mirror="../mirror", sources=[ONION_SOURCE, POSTS_SOURCE])
     params["clean"].update(
         min_tokens=8,
         batch_size=3,

@@ -77,7 +77,10 @@ def test_cpu_speed_up_keeps_autocast_outputs_and_trainable_weights(lora_model):
     assert torch.equal(before, after)
 
     dropouts = [
-        d for m in lora_model.modules() if hasattr(m, "lora_dropout") for d in m.lora_dropout.values()
+        d
+        for m in lora_model.modules()
+        if hasattr(m, "lora_dropout")
+        for d in m.lora_dropout.values()
     ]
     assert dropouts and all(isinstance(d, training.MaskDropout) and d.p == 0.05 for d in dropouts)
     embedding = lora_model.get_input_embeddings().weight
