@@ -135,6 +135,7 @@ def main(argv: list[str]) -> int:
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     trainer.model.save_pretrained(tmp)
+    training.sort_target_modules(tmp / "adapter_config.json")
     tokenizer.save_pretrained(tmp)
     (tmp / "README.md").unlink(missing_ok=True)  # PEFT's model card stub: not an adapter file
     shutil.rmtree(out, ignore_errors=True)

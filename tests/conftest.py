@@ -38,10 +38,10 @@ def shipped_params() -> dict:
 
 
 def run_stage(
-    name: str, workdir: Path, check: bool = True, args: list[str] = ()
+    name: str, workdir: Path, check: bool = True, args: list[str] = (), env: dict | None = None
 ) -> subprocess.CompletedProcess:
     """Run stages/<name>.py as DVC would: a fresh interpreter, cwd = the workdir."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TQDM_DISABLE": "1"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TQDM_DISABLE": "1", **(env or {})}
     proc = subprocess.run(
         [sys.executable, str(ROOT / "stages" / f"{name}.py"), *args],
         cwd=workdir,

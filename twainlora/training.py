@@ -255,9 +255,7 @@ class MaskDropout(torch.nn.Module):
         if not self.training or self.p == 0.0:
             return x
         device = x.device.type
-        dtype = (
-            torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else x.dtype
-        )
+        dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else x.dtype
         n = x.numel()
         bits = torch.empty((n + 3) // 4, dtype=torch.int64, device=x.device)
         bits.random_(-(2**63), None)  # all 64 bits uniform
@@ -310,3 +308,14 @@ def sft_trainer_class(cuda: bool):
             return Trainer.compute_loss(self, model, inputs, return_outputs, num_items_in_batch)
 
     return FullLogitsSFTTrainer
+
+
+def sort_target_modules(adapter_config) -> None:
+    """PEFT keeps target_modules as a set and writes it in the set's order, which changes with
+    PYTHONHASHSEED: two identical runs wrote different adapter_config.json files (and DVC
+    hashes). Sorted, the same training gives a byte-identical adapter folder; PEFT reads the
+    list back as a set. Written as PEFT writes it (indent 2, sorted keys)."""
+    config = json.loads(adapter_config.read_text("utf-8"))
+    if isinstance(config.get("target_modules"), list):
+        config["target_modules"] = sorted(config["target_modules"])
+    adapter_config.write_text(json.dumps(config, indent=2, sort_keys=True), "utf-8")
