@@ -6,7 +6,7 @@ Takes a seeded sample of data/clean/records.jsonl (run `dvc repro clean` first),
 own duplicates (by the pipeline's definition) so the base is duplicate-free, then plants copies
 of random base records: half exact (case, punctuation and whitespace changed at most), half
 edited by random word edits until their exact shingle Jaccard to the original lies in
-[0.70, 0.95]. twainlora.dedupe.duplicate_pairs with the params.yaml `dedupe.minhash` params
+[0.70, 0.95]. twainlora.data.dedupe.duplicate_pairs with the params.yaml `dedupe.minhash` params
 then has to find them:
 
   precision  confirmed pairs whose two texts share an original / all confirmed pairs
@@ -30,8 +30,8 @@ from pathlib import Path
 
 import yaml
 
-from twainlora.dedupe import MinHashParams, clusters, duplicate_pairs, jaccard, shingles, words
-from twainlora.jsonl import read_jsonl, write_json
+from twainlora.core.jsonl import read_jsonl, write_json
+from twainlora.data.dedupe import MinHashParams, clusters, duplicate_pairs, jaccard, shingles, words
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS = ROOT / "data/clean/records.jsonl"

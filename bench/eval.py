@@ -2,7 +2,7 @@
 
     python bench/eval.py [--prompts 16] [--max-new-tokens 32] [--adapter style_tool]
 
-Loads models/base with the adapter as the stage does (twainlora/inference.py), takes the
+Loads models/base with the adapter as the stage does (twainlora/serve/inference.py), takes the
 first tool-call turns of data/splits/eval_tool.jsonl (prompts of ~250 tokens: system, tool
 schemas, request), and generates greedily with the adapter, first one prompt at a time, then
 in one batch. Prints generated tokens/s for each and writes bench/results/eval.json, with the
@@ -17,8 +17,8 @@ import platform
 import sys
 from pathlib import Path
 
-from twainlora import evaluation, inference
-from twainlora.jsonl import read_jsonl, write_json
+from twainlora.core.jsonl import read_jsonl, write_json
+from twainlora.eval import evaluation, inference
 
 ROOT = Path(__file__).resolve().parents[1]
 

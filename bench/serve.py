@@ -60,7 +60,7 @@ def start_server(threads: int, log: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     with open(log, "w") as out:
         server = subprocess.Popen(
-            [sys.executable, "-m", "twainlora.cli", "serve", "--port", str(port)]
+            [sys.executable, "-m", "twainlora.serve.cli", "serve", "--port", str(port)]
             + ["--threads", str(threads), "--log-level", "warning"],
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -105,9 +105,9 @@ def server_round(client, args, messages_list) -> tuple[list[dict], float]:
 
 
 def load_engine(threads: int):
-    from twainlora.engine import Engine
-    from twainlora.params import load_params
-    from twainlora.server import ServeParams
+    from twainlora.core.params import load_params
+    from twainlora.serve.engine import Engine
+    from twainlora.serve.server import ServeParams
 
     params = load_params("serve", ServeParams, ROOT / "params.yaml")
     return Engine.load(
@@ -156,7 +156,7 @@ def main() -> int:
         import openai
         import psutil
 
-        from twainlora.engine import BASE
+        from twainlora.serve.engine import BASE
 
         client = openai.OpenAI(base_url=f"{url}/v1", api_key="bench", max_retries=0, timeout=600)
         server_times = psutil.Process(server_proc.pid).cpu_times

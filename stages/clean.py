@@ -22,10 +22,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from twainlora import gutenberg
-from twainlora.jsonl import read_jsonl, write_json, write_jsonl
-from twainlora.records import reject
-from twainlora.text import clean_headline, normalize, strip_html
+from twainlora.core.jsonl import read_jsonl, write_json, write_jsonl
+from twainlora.core.records import reject
+from twainlora.data import gutenberg
+from twainlora.data.text import clean_headline, normalize, strip_html
 
 log = logging.getLogger("clean")
 
@@ -96,11 +96,11 @@ def clean_headline_record(record: dict) -> dict:
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
-    from twainlora.params import load_params
+    from twainlora.core.params import load_params
 
     params = load_params("clean", Params)
-    from twainlora.filters import LanguageFilter, SafetyFilter, length_check
-    from twainlora.tokens import TokenCounter
+    from twainlora.core.tokens import TokenCounter
+    from twainlora.data.filters import LanguageFilter, SafetyFilter, length_check
 
     rejects: list[dict] = []
     candidates: list[dict] = []

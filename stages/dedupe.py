@@ -3,7 +3,7 @@
     python stages/dedupe.py
 
 Reads data/clean/records.jsonl. MinHash over word shingles, banded LSH for candidates, exact
-Jaccard to confirm (twainlora/dedupe.py says why), clusters by union-find; the keeper is the
+Jaccard to confirm (twainlora/data/dedupe.py says why), clusters by union-find; the keeper is the
 first by the `prefer` id prefixes, then the longest text, the highest score, the smallest id.
 Writes:
   data/dedup/records.jsonl   the kept records, in input order
@@ -19,10 +19,10 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from twainlora.dedupe import MinHashParams, clusters, duplicate_pairs, keeper_rank
-from twainlora.jsonl import read_jsonl, write_json, write_jsonl
-from twainlora.params import load_params
-from twainlora.records import reject
+from twainlora.core.jsonl import read_jsonl, write_json, write_jsonl
+from twainlora.core.params import load_params
+from twainlora.core.records import reject
+from twainlora.data.dedupe import MinHashParams, clusters, duplicate_pairs, keeper_rank
 
 log = logging.getLogger("dedupe")
 

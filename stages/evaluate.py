@@ -5,7 +5,7 @@ comes with its delta against the base model.
 
 Loads models/base once with models/adapters/{style,style_tool} as named PEFT adapters and
 generates greedily, batched, for three prompt sets (sizes: the `evaluate.profile`): style
-prompts from eval_style, tool-use turns cut from eval_tool (twainlora/evaluation.py:
+prompts from eval_style, tool-use turns cut from eval_tool (twainlora/eval/evaluation.py:
 tool_points), and ten fixed example prompts. Then:
   style       a fastText classifier (twain / franklin / other authors / satire headlines /
               neutral) trained on the train split (+ contrast authors from data/tagged),
@@ -17,7 +17,7 @@ tool_points), and ten fixed example prompts. Then:
   overfit     train/eval losses from metrics/train_{style,style_tool}.json
   judge       Twain-ness, wit, groundedness from an OpenAI-compatible endpoint (params
               evaluate.judge or TWAINLORA_JUDGE_BASE_URL/_MODEL; cached in .cache/judge);
-              "not configured" without one (twainlora/review.py)
+              "not configured" without one (twainlora/eval/review.py)
   spot_check  human ratings from reports/spot_check_ratings.csv, which this stage only
               reads: copy rated rows of reports/spot_check.csv there (tone 1-5, correctness
               yes/no, hallucinated_weather yes/no) and commit it. A rating is keyed by model,
@@ -40,10 +40,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from twainlora import evaluation as ev
-from twainlora import review
-from twainlora.jsonl import atomic_open, read_jsonl, write_json
-from twainlora.params import load_params
+from twainlora.core.jsonl import atomic_open, read_jsonl, write_json
+from twainlora.core.params import load_params
+from twainlora.eval import evaluation as ev
+from twainlora.eval import review
 
 log = logging.getLogger("evaluate")
 
@@ -172,7 +172,7 @@ def judge_scores(params: Judge, items: list[Item], answers: dict[str, list[str]]
     ).resolved()
     if not (config.base_url and config.model):
         return None, 0
-    from twainlora.generators import EndpointGenerator, GenerationError
+    from twainlora.sft.generators import EndpointGenerator, GenerationError
 
     judge = EndpointGenerator(config, params.cache_dir, seed)
     chosen = ev.seeded_sample(range(len(items)), params.samples, seed)
@@ -249,7 +249,7 @@ def prompt_sets(params: Params, splits: dict[str, list[dict]]) -> dict[str, list
 
 def generate(params: Params, groups: dict[str, list[Item]]):
     """answers[model][group], in item order, and the generation stats."""
-    from twainlora import inference
+    from twainlora.serve import inference
 
     inference.configure_threads(params.threads)
     import torch

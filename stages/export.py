@@ -19,8 +19,8 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from twainlora.jsonl import write_json
-from twainlora.params import load_params
+from twainlora.core.jsonl import write_json
+from twainlora.core.params import load_params
 
 log = logging.getLogger("export")
 

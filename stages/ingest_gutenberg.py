@@ -18,9 +18,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from twainlora.gutenberg import GutenbergError, decode, download
-from twainlora.jsonl import write_json, write_jsonl
-from twainlora.params import load_params
+from twainlora.core.jsonl import write_json, write_jsonl
+from twainlora.core.params import load_params
+from twainlora.data.gutenberg import GutenbergError, decode, download
 
 log = logging.getLogger("ingest_gutenberg")
 

@@ -18,9 +18,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from twainlora.jsonl import write_json, write_jsonl
-from twainlora.params import load_params
-from twainlora.reddit import CsvSource, Reject, read_csv
+from twainlora.core.jsonl import write_json, write_jsonl
+from twainlora.core.params import load_params
+from twainlora.data.reddit import CsvSource, Reject, read_csv
 
 log = logging.getLogger("ingest_reddit")
 

@@ -2,7 +2,7 @@
 
     python stages/instruct.py
 
-Reads data/tagged/records.jsonl; twainlora/instruct.py says what each template is. The mix
+Reads data/tagged/records.jsonl; twainlora/sft/instruct.py says what each template is. The mix
 is set by instruct.targets (caps) and the persona/subreddit shares; the achieved mix is in
 the metrics, with every shortfall visible rather than padded. Writes:
   data/sft/instruct.jsonl       SFT records in OpenAI chat format
@@ -20,13 +20,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from twainlora import instruct
-from twainlora.filters import load_lexicon
-from twainlora.generators import EndpointConfig, EndpointGenerator
-from twainlora.jsonl import write_json, write_jsonl
-from twainlora.params import load_params
-from twainlora.records import read_records, reject
-from twainlora.sft import record_errors
+from twainlora.core.jsonl import write_json, write_jsonl
+from twainlora.core.params import load_params
+from twainlora.core.records import read_records, reject
+from twainlora.core.sft import record_errors
+from twainlora.data.filters import load_lexicon
+from twainlora.sft import instruct
+from twainlora.sft.generators import EndpointConfig, EndpointGenerator
 
 log = logging.getLogger("instruct")
 

@@ -21,8 +21,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from twainlora.jsonl import atomic_open, read_jsonl, write_json
-from twainlora.params import load_params
+from twainlora.core.jsonl import atomic_open, read_jsonl, write_json
+from twainlora.core.params import load_params
 
 log = logging.getLogger("report")
 
@@ -84,8 +84,8 @@ def render_example(record: dict, chars: int) -> str:
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     params = load_params("report", Params)
-    from twainlora.splitting import conversation_text
-    from twainlora.tokens import TokenCounter
+    from twainlora.core.tokens import TokenCounter
+    from twainlora.sft.splitting import conversation_text
 
     sft = [r for path in SFT for r in read_jsonl(path)]
     splits = {name: list(read_jsonl(path)) for name, path in SPLITS.items()}

@@ -5,7 +5,7 @@
 Reads data/sft/instruct.jsonl, data/sft/synth.jsonl and data/sft/tool_episodes.jsonl. `split.holdout` of every
 category (template, or tool case, by persona) goes to eval by whole groups (one passage,
 one headline), then eval records that are near-duplicates of train records move to train
-(twainlora/splitting.py). The tool training file mixes in style examples for the second
+(twainlora/sft/splitting.py). The tool training file mixes in style examples for the second
 training run. Writes:
   data/splits/train_style.jsonl  data/splits/eval_style.jsonl
   data/splits/train_tool.jsonl   data/splits/eval_tool.jsonl
@@ -21,10 +21,10 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from twainlora.dedupe import MinHashParams
-from twainlora.jsonl import read_jsonl, write_json, write_jsonl
-from twainlora.params import load_params
-from twainlora.splitting import assign, remove_leaks, stratum, with_tools
+from twainlora.core.jsonl import read_jsonl, write_json, write_jsonl
+from twainlora.core.params import load_params
+from twainlora.data.dedupe import MinHashParams
+from twainlora.sft.splitting import assign, remove_leaks, stratum, with_tools
 
 log = logging.getLogger("split")
 

@@ -23,22 +23,22 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from twainlora import synth
-from twainlora.dedupe import MinHashParams, clusters, duplicate_pairs
-from twainlora.episodes import EpisodeBuilder, EpisodeParams
-from twainlora.generators import (
+from twainlora.core.jsonl import read_jsonl, write_json, write_jsonl
+from twainlora.core.params import load_params
+from twainlora.core.records import read_records
+from twainlora.core.sft import grounding_errors, record_errors
+from twainlora.data.dedupe import MinHashParams, clusters, duplicate_pairs
+from twainlora.domain.weather import WeatherService
+from twainlora.sft import synth
+from twainlora.sft.episodes import EpisodeBuilder, EpisodeParams
+from twainlora.sft.generators import (
     EndpointConfig,
     EndpointGenerator,
     GenerationError,
     TemplateGenerator,
 )
-from twainlora.jsonl import read_jsonl, write_json, write_jsonl
-from twainlora.params import load_params
-from twainlora.records import read_records
-from twainlora.sft import grounding_errors, record_errors
-from twainlora.splitting import conversation_text
-from twainlora.synth_templates import TEMPLATES
-from twainlora.weather import WeatherService
+from twainlora.sft.splitting import conversation_text
+from twainlora.sft.synth_templates import TEMPLATES
 
 log = logging.getLogger("synth")
 

@@ -3,7 +3,7 @@
     python stages/tag.py
 
 Reads data/chunks/records.jsonl. Trains the fastText tone classifier on weak labels (see
-twainlora/tagging.py), applies rules and classifier, and writes:
+twainlora/data/tagging.py), applies rules and classifier, and writes:
   data/tagged/records.jsonl          the records with their tags
   data/spot_labels/tag_sample.csv    250 seeded random records with empty human_* columns;
                                      git-tracked: fill the columns in, commit, and the next
@@ -21,10 +21,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from twainlora.jsonl import atomic_open, read_jsonl, write_json, write_jsonl
-from twainlora.params import load_params
-from twainlora.records import TAG_VALUES, validation_errors
-from twainlora.tagging import (
+from twainlora.core.jsonl import atomic_open, read_jsonl, write_json, write_jsonl
+from twainlora.core.params import load_params
+from twainlora.core.records import TAG_VALUES, validation_errors
+from twainlora.data.tagging import (
     SPOT_TAGS,
     Tagger,
     TagRules,

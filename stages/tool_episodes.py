@@ -22,12 +22,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from twainlora.episodes import EpisodeBuilder, EpisodeParams, case_plan, to_record
-from twainlora.jsonl import write_json, write_jsonl
-from twainlora.params import load_params
-from twainlora.records import read_records
-from twainlora.sft import grounding_errors, record_errors
-from twainlora.weather import GET_WEATHER_TOOL, WeatherService
+from twainlora.core.jsonl import write_json, write_jsonl
+from twainlora.core.params import load_params
+from twainlora.core.records import read_records
+from twainlora.core.sft import grounding_errors, record_errors
+from twainlora.domain.weather import GET_WEATHER_TOOL, WeatherService
+from twainlora.sft.episodes import EpisodeBuilder, EpisodeParams, case_plan, to_record
 
 log = logging.getLogger("tool_episodes")
 

@@ -27,10 +27,10 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from twainlora.jsonl import atomic_open, write_json
-from twainlora.params import load_params
-from twainlora.training import TrainingConfigError, check_backend
-from twainlora.training import TrainParams as Params
+from twainlora.core.jsonl import atomic_open, write_json
+from twainlora.core.params import load_params
+from twainlora.train.training import TrainingConfigError, check_backend
+from twainlora.train.training import TrainParams as Params
 
 log = logging.getLogger("train")
 
@@ -68,8 +68,8 @@ def main(argv: list[str]) -> int:
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer, EarlyStoppingCallback, set_seed
 
-    from twainlora import training
-    from twainlora.models import library_versions
+    from twainlora.train import training
+    from twainlora.train.models import library_versions
 
     set_seed(params.seed)
     torch.set_num_threads(params.threads)

@@ -1,0 +1,85 @@
+from twainlora.data.dedupe import MinHashParams
+from twainlora.sft.splitting import assign, groups, passage_of, remove_leaks, stratum, with_tools
+
+
+def rec(rid, template="humor", persona="neutral", provenance=(), text=None, case=None):
+    tags = {"template": template, "persona": persona}
+    if case:
+        tags["case"] = case
+    return {
+        "id": rid,
+        "tags": tags,
+        "provenance": list(provenance),
+        "messages": [
+            {"role": "system", "content": "s"},
+            {"role": "user", "content": "q"},
+            {"role": "assistant", "content": text or f"unique answer number {rid} " * 3},
+        ],
+    }
+
+
+def test_passage_of():
+    assert passage_of("gutenberg:76:s0003c002") == "gutenberg:76:s0003"
+    assert passage_of("reddit:x:000001") == "reddit:x:000001"
+
+
+def test_groups_join_chunks_of_a_passage_and_shared_provenance():
+    records = [
+        rec("a", provenance=["gutenberg:76:s0003c000"]),
+        rec("b", provenance=["gutenberg:76:s0003c001"]),
+        rec("c", provenance=["reddit:x:1"]),
+        rec("d", template="tool_irrelevant", provenance=["reddit:x:1"]),
+        rec("e", provenance=["gutenberg:76:s0004c000"]),
+    ]
+    g = groups(records)
+    assert g[0] == g[1] and g[2] == g[3] and len({g[0], g[2], g[4]}) == 3
+
+
+def test_each_stratum_gets_its_share_and_groups_stay_whole():
+    records = [rec(f"h{i}") for i in range(100)] + [
+        rec(f"s{i}", "style_imitation", "twain", [f"gutenberg:1:s{i // 2:04d}c000"])
+        for i in range(40)
+    ]
+    records += [rec(f"t{i}", "tool_success", case="api_error") for i in range(10)]
+    flags = assign(records, 0.1, seed=0)
+    assert sum(flags[:100]) == 10 and sum(flags[140:]) == 1
+    assert 3 <= sum(flags[100:140]) <= 5
+    for i in range(100, 140, 2):
+        assert flags[i] == flags[i + 1]  # two chunks of one passage
+    assert flags == assign(records, 0.1, seed=0) and flags != assign(records, 0.1, seed=1)
+    assert stratum(records[-1]) == "api_error/neutral"
+
+
+def test_near_duplicates_across_the_split_move_to_train():
+    same = "Sure. Which city should I check for the weather forecast today please?"
+    records = [rec("a", text=same), rec("b", text=same + "!"), rec("c")]
+    flags, moved = remove_leaks(records, [True, False, True], MinHashParams())
+    assert flags == [False, False, True] and moved == 1
+
+
+def test_with_tools_offers_tools_without_a_call():
+    import random
+
+    from twainlora.core.sft import record_errors
+
+    record = {
+        "id": "instruct:humor:reddit:x:000001",
+        "provenance": ["reddit:x:000001"],
+        "tags": {
+            "persona": "neutral",
+            "tone": "satirical",
+            "domain": "general",
+            "source": "reddit",
+            "template": "humor",
+            "synthetic": False,
+        },
+        "messages": [
+            {"role": "system", "content": "s"},
+            {"role": "user", "content": "A joke?"},
+            {"role": "assistant", "content": "Area Man Wins"},
+        ],
+    }
+    out = with_tools(record, random.Random(0))
+    assert out["id"].endswith("+tools") and out["tags"]["template"] == "tool_irrelevant"
+    assert out["messages"] == record["messages"] and out["tools"]
+    assert record_errors(out) == [] and "tools" not in record

@@ -1,0 +1,129 @@
+"""twainlora/train/training.py's CPU speed-ups keep the math: the cheaper LoRA dropout is dropout with
+the same p, bf16-stored frozen weights change no autocast result, and the CPU trainer's loss is
+TRL's loss on the same batch (real SmolLM2 + LoRA)."""
+
+import pytest
+import torch
+
+from twainlora.core.params import from_dict
+from twainlora.train import training
+
+from conftest import shipped_params
+
+
+def test_mask_dropout_drops_a_share_p_and_scales_the_rest():
+    torch.manual_seed(0)
+    dropout = training.MaskDropout(0.05)
+    x = torch.rand(1000, 1000) + 1.0  # no zeros of its own
+    y = dropout(x)
+    dropped = y == 0
+    assert abs(dropped.float().mean().item() - 0.05) < 0.002
+    assert torch.allclose(y[~dropped], x[~dropped] / 0.95)
+
+
+def test_mask_dropout_gradient_is_its_mask():
+    torch.manual_seed(1)
+    x = torch.randn(64, 48, requires_grad=True)
+    y = training.MaskDropout(0.3)(x)
+    y.sum().backward()
+    expected = (y != 0).float() / 0.7
+    assert torch.allclose(x.grad, expected)
+
+
+def test_mask_dropout_is_seeded_off_in_eval_and_casts_under_autocast():
+    dropout = training.MaskDropout(0.1)
+    x = torch.randn(32, 32)
+    torch.manual_seed(7)
+    first = dropout(x)
+    torch.manual_seed(7)
+    assert torch.equal(first, dropout(x))
+    assert not torch.equal(first, dropout(x))  # a new mask each call
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert dropout(x).dtype == torch.bfloat16
+    dropout.eval()
+    assert dropout(x) is x
+    with pytest.raises(ValueError, match="dropout"):
+        training.MaskDropout(1.0)
+
+
+@pytest.fixture(scope="module")
+def lora_model(base_model_dir):
+    from peft import get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(base_model_dir)
+    lora = from_dict(
+        training.LoraParams,
+        {"r": 4, "alpha": 8, "dropout": 0.05, "target_modules": ["q_proj", "down_proj"]},
+        where="test",
+    )
+    model = get_peft_model(model, training.lora_config(lora))
+    for name, param in model.named_parameters():
+        if "lora_B" in name:  # PEFT starts B at zero: make the adapter count
+            torch.nn.init.normal_(param, std=0.02)
+    return model
+
+
+@pytest.mark.slow
+def test_cpu_speed_up_keeps_autocast_outputs_and_trainable_weights(lora_model):
+    ids = torch.tensor([[1, 504, 3458, 314, 260, 6561, 30, 2]])
+    lora_model.eval()
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        before = lora_model(input_ids=ids).logits
+    training.speed_up_cpu_training(lora_model, bf16=True)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        after = lora_model(input_ids=ids).logits
+    assert torch.equal(before, after)
+
+    dropouts = [
+        d
+        for m in lora_model.modules()
+        if hasattr(m, "lora_dropout")
+        for d in m.lora_dropout.values()
+    ]
+    assert dropouts and all(isinstance(d, training.MaskDropout) and d.p == 0.05 for d in dropouts)
+    embedding = lora_model.get_input_embeddings().weight
+    assert embedding.dtype == torch.float32
+    for name, param in lora_model.named_parameters():
+        if param.requires_grad:
+            assert "lora_" in name and param.dtype == torch.float32, name
+        elif param.ndim == 2 and "proj" in name:
+            assert param.dtype == torch.bfloat16, name
+
+
+@pytest.mark.slow
+def test_cpu_trainer_loss_is_trls_loss(base_model_dir, tmp_path):
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(base_model_dir)
+    record = {
+        "messages": [
+            {"role": "user", "content": "Is it raining in Hannibal?"},
+            {"role": "assistant", "content": "Only on the days it is not dry, which is most."},
+        ]
+    }
+    rows = [training.encode(tokenizer, record, 256)] * 2
+    params = from_dict(
+        training.TrainParams,
+        {
+            **shipped_params()["train"],
+            "batch_size": 2,
+            "grad_accum": 1,
+            "bf16": False,
+        },
+        where="test",
+    )
+    losses = []
+    for cuda in (True, False):  # True: TRL's own SFTTrainer (fused LM head), run here on CPU
+        model = AutoModelForCausalLM.from_pretrained(base_model_dir)
+        trainer = training.sft_trainer_class(cuda)(
+            model=model,
+            args=training.sft_config(params, 1, tmp_path / str(cuda), False),
+            train_dataset=Dataset.from_list(rows),
+            eval_dataset=Dataset.from_list(rows),
+            processing_class=tokenizer,
+        )
+        losses.append(trainer.evaluate()["eval_loss"])
+    assert losses[0] == pytest.approx(losses[1], rel=1e-4)

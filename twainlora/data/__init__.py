@@ -1,0 +1,1 @@
+"""Raw corpora to tagged text records: ingest, clean, dedupe, chunk, tag."""

@@ -1,0 +1,1 @@
+"""Scoring the base model and the adapters: style, tool use, safety, review."""

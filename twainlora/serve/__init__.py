@@ -1,0 +1,1 @@
+"""The one generation engine, the OpenAI-compatible server and the chat client."""

@@ -1,0 +1,477 @@
+"""An OpenAI-compatible chat server for the base model and the pipeline's adapters.
+
+    twainlora serve [--host 127.0.0.1] [--port 8080] [--api-key KEY]
+
+GET /health, GET /v1/models (ids: `base` and one per folder under models/adapters/),
+POST /v1/chat/completions (messages, tools, tool_choice, temperature, top_p, max_tokens, stop,
+seed, stream). `model` picks the adapter, as in TGI. Tool calls are decoded under a grammar
+(twainlora.core.toolcalls) so that every call the server returns parses and fits its schema.
+Errors have OpenAI's shape, {"error": {"message", "type", "param", "code"}}.
+
+Not `transformers serve` (5.24): it serves one model per id with no named PEFT adapters over a
+shared base, ignores tool_choice (and response_format), parses tool calls only for Qwen/Gemma
+model types (SmolLM2's `<tool_call>` text comes back as content) and has no API key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from twainlora.core.toolcalls import ToolCall, ToolCallStream, split_tool_calls, tool_grammar
+from twainlora.serve.engine import Engine, Finish, PromptTooLong, Sampling
+
+log = logging.getLogger("twainlora.serve.server")
+
+
+@dataclass(frozen=True)
+class ServeParams:
+    host: str
+    port: int
+    base: str  # the base_model stage's folder
+    adapters: str  # every PEFT folder in it is served under its folder name
+    dtype: str
+    threads: int
+    context_length: int  # prompt + reply, in tokens
+    max_tokens: int  # a request's reply budget when it sets none
+    temperature: float  # when a request sets none; 0 is greedy
+    top_p: float
+    parallel_tool_calls: bool  # when a request does not say
+    max_body_bytes: int
+    graceful_shutdown_s: int
+
+    def __post_init__(self):
+        if not 0 < self.port < 65536:
+            raise ValueError("port must be 1-65535")
+        if self.dtype not in ("float32", "bfloat16", "float16"):
+            raise ValueError("dtype must be float32, bfloat16 or float16")
+        if min(self.threads, self.context_length, self.max_tokens, self.max_body_bytes) < 1:
+            raise ValueError("threads, context_length, max_tokens and max_body_bytes must be >= 1")
+        if not 0 <= self.temperature <= 2 or not 0 < self.top_p <= 1:
+            raise ValueError("temperature must be in [0, 2] and top_p in (0, 1]")
+
+
+class ApiError(Exception):
+    def __init__(
+        self, status: int, message: str, param: str | None = None, code: str | None = None
+    ):
+        super().__init__(message)
+        self.status, self.message, self.param, self.code = status, message, param, code
+
+
+def error_body(message: str, type_: str, param: str | None = None, code: str | None = None):
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+def error_response(status: int, message: str, param=None, code=None) -> JSONResponse:
+    type_ = "server_error" if status >= 500 else "invalid_request_error"
+    return JSONResponse(error_body(message, type_, param, code), status_code=status)
+
+
+# The request, as OpenAI documents it. Fields we do not act on are ignored, except the few
+# whose silent omission would change the answer (n, logprobs, response_format): those are 400s.
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class TextPart(_Lenient):
+    type: Literal["text"]
+    text: str
+
+
+class FunctionCall(_Lenient):
+    name: str
+    arguments: str | dict
+
+
+class ToolCallIn(_Lenient):
+    id: str | None = None
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
+class Message(_Lenient):
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[TextPart] | None = None
+    tool_calls: list[ToolCallIn] | None = None
+    tool_call_id: str | None = None
+
+
+class FunctionDef(_Lenient):
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    description: str | None = None
+    parameters: dict | None = None
+
+
+class Tool(_Lenient):
+    type: Literal["function"]
+    function: FunctionDef
+
+
+class FunctionName(_Lenient):
+    name: str
+
+
+class NamedToolChoice(_Lenient):
+    type: Literal["function"]
+    function: FunctionName
+
+
+class StreamOptions(_Lenient):
+    include_usage: bool = False
+
+
+class ChatRequest(_Lenient):
+    model: str
+    messages: list[Message] = Field(min_length=1)
+    tools: list[Tool] | None = None
+    tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, gt=0, le=1)
+    max_tokens: int | None = Field(None, ge=1)
+    max_completion_tokens: int | None = Field(None, ge=1)
+    stop: str | Annotated[list[str], Field(max_length=4)] | None = None
+    seed: int | None = None
+    n: int = 1
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    logprobs: bool | None = None
+    response_format: dict | None = None
+
+
+@dataclass
+class Job:
+    """A validated request, ready to decode."""
+
+    model: str
+    events: Iterator[str | Finish]  # Engine.generate's
+    cancel: threading.Event
+    tool_names: frozenset[str] | None  # None: the reply is plain content, never parsed
+    include_usage: bool
+
+
+def create_app(
+    base_dir: Path, adapters_dir: Path, params: ServeParams, api_key: str | None = None
+) -> FastAPI:
+    """The server for the model in `base_dir` and every adapter under `adapters_dir`."""
+    engine = Engine.load(
+        Path(base_dir), Path(adapters_dir), params.dtype, params.threads, params.context_length
+    )
+    started = int(time.time())
+    app = FastAPI(title="twainlora", docs_url=None, redoc_url=None)
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError):
+        return error_response(exc.status, exc.message, exc.param, exc.code)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        return error_response(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _server_error(request: Request, exc: Exception):
+        log.exception("unhandled error on %s", request.url.path)
+        return error_response(500, f"internal error: {type(exc).__name__}")
+
+    def authorize(request: Request) -> None:
+        if api_key is None:
+            return
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), api_key.encode()):
+            raise ApiError(
+                401, "missing or wrong API key (Authorization: Bearer ...)", code="invalid_api_key"
+            )
+
+    def model_card(model_id: str) -> dict:
+        return {"id": model_id, "object": "model", "created": started, "owned_by": "twainlora"}
+
+    @app.get("/health")
+    async def health():
+        return {"status": "ok", "models": list(engine.model_ids), "waiting": engine.waiting}
+
+    @app.get("/v1/models")
+    async def list_models(request: Request):
+        authorize(request)
+        return {"object": "list", "data": [model_card(m) for m in engine.model_ids]}
+
+    @app.get("/v1/models/{model_id}")
+    async def get_model(model_id: str, request: Request):
+        authorize(request)
+        if model_id not in engine.model_ids:
+            raise _unknown_model(model_id, engine)
+        return model_card(model_id)
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request):
+        authorize(request)
+        body = await read_body(request, params.max_body_bytes)
+        try:
+            payload = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ApiError(
+                400, f"the request body is not valid JSON: {e}", code="invalid_json"
+            ) from e
+        try:
+            req = ChatRequest.model_validate(payload)
+        except ValidationError as e:
+            first = e.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ApiError(422, f"{where}: {first['msg']}", param=where, code="invalid_type") from e
+        job = prepare(req, engine, params)
+        if req.stream:
+            return StreamingResponse(stream_chunks(job), media_type="text/event-stream")
+        finish = await run_in_threadpool(last_event, job.events)
+        return completion_body(job, finish)
+
+    return app
+
+
+def _unknown_model(model_id: str, engine: Engine) -> ApiError:
+    return ApiError(
+        404,
+        f"the model {model_id!r} does not exist; served: {list(engine.model_ids)}",
+        param="model",
+        code="model_not_found",
+    )
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, or a 413 past `limit` bytes. An oversized body is still read (to a bound)
+    so that the client, which sends it all before reading, sees the 413 rather than a reset."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size <= limit:
+            chunks.append(chunk)
+        elif size > 64 * limit:
+            break
+    if size > limit:
+        raise ApiError(413, f"the request body is over {limit} bytes", code="request_too_large")
+    return b"".join(chunks)
+
+
+def prepare(req: ChatRequest, engine: Engine, params: ServeParams) -> Job:
+    """Validate what pydantic cannot, render the prompt and start (lazily) the generation."""
+    if req.model not in engine.model_ids:
+        raise _unknown_model(req.model, engine)
+    if req.n != 1:
+        raise ApiError(400, "only n=1 is supported", param="n", code="unsupported")
+    if req.logprobs:
+        raise ApiError(400, "logprobs are not supported", param="logprobs", code="unsupported")
+    if req.response_format and req.response_format.get("type", "text") != "text":
+        raise ApiError(
+            400,
+            "only response_format text is supported",
+            param="response_format",
+            code="unsupported",
+        )
+    messages = [template_message(i, m) for i, m in enumerate(req.messages)]
+    tools = [t.model_dump(exclude_none=True) for t in req.tools or []]
+    choice = resolve_tool_choice(req, tools)
+    grammar = tool_names = None
+    if tools:
+        try:
+            parallel = (
+                params.parallel_tool_calls
+                if req.parallel_tool_calls is None
+                else req.parallel_tool_calls
+            )
+            grammar = tool_grammar(tools, choice, parallel)
+            engine.check_grammar(grammar)
+        except ValueError as e:
+            raise ApiError(400, f"tools cannot be enforced: {e}", param="tools") from e
+        if choice != "none":
+            tool_names = frozenset(t["function"]["name"] for t in tools)
+    prompt_ids = engine.render(messages, tools)
+    stop = (req.stop,) if isinstance(req.stop, str) else tuple(req.stop or ())
+    sampling = Sampling(
+        max_tokens=req.max_completion_tokens or req.max_tokens or params.max_tokens,
+        temperature=params.temperature if req.temperature is None else req.temperature,
+        top_p=params.top_p if req.top_p is None else req.top_p,
+        seed=req.seed,
+        stop=stop,
+    )
+    cancel = threading.Event()
+    try:
+        events = engine.generate(req.model, prompt_ids, sampling, grammar, cancel)
+    except PromptTooLong as e:
+        raise ApiError(400, str(e), param="messages", code="context_length_exceeded") from e
+    include_usage = bool(req.stream_options and req.stream_options.include_usage)
+    return Job(req.model, events, cancel, tool_names, include_usage)
+
+
+def template_message(index: int, message: Message) -> dict:
+    """A request message as the chat template reads it."""
+    content = message.content
+    if isinstance(content, list):
+        content = "".join(part.text for part in content)
+    if message.role != "assistant" and content is None:
+        raise ApiError(400, f"messages[{index}] ({message.role}) has no content", param="messages")
+    if message.role == "assistant" and content is None and not message.tool_calls:
+        raise ApiError(
+            400, f"messages[{index}] has neither content nor tool_calls", param="messages"
+        )
+    out = {"role": "system" if message.role == "developer" else message.role, "content": content}
+    if message.tool_calls:
+        out["tool_calls"] = [c.model_dump() for c in message.tool_calls]
+    return out
+
+
+def resolve_tool_choice(req: ChatRequest, tools: list[dict]) -> str | dict:
+    choice = req.tool_choice
+    if not tools:
+        if choice not in (None, "none"):
+            raise ApiError(400, "tool_choice needs tools", param="tool_choice")
+        return "none"
+    if isinstance(choice, NamedToolChoice):
+        name = choice.function.name
+        if name not in {t["function"]["name"] for t in tools}:
+            raise ApiError(400, f"tool_choice names {name!r}, not in tools", param="tool_choice")
+        return {"name": name}
+    return choice or "auto"
+
+
+def last_event(events) -> Finish:
+    for event in events:
+        if isinstance(event, Finish):
+            return event
+    raise AssertionError("a generation ended without a Finish")
+
+
+def finish_reason(finish: Finish, calls: list[ToolCall]) -> str:
+    if finish.reason == "length":
+        return "length"
+    return "tool_calls" if calls else "stop"
+
+
+def openai_tool_calls(calls: list[ToolCall], first_index: int = 0) -> list[dict]:
+    return [
+        {
+            "index": first_index + i,
+            "id": f"call_{uuid.uuid4().hex[:24]}",
+            "type": "function",
+            "function": {"name": c.name, "arguments": c.arguments},
+        }
+        for i, c in enumerate(calls)
+    ]
+
+
+def usage(finish: Finish) -> dict:
+    return {
+        "prompt_tokens": finish.prompt_tokens,
+        "completion_tokens": finish.completion_tokens,
+        "total_tokens": finish.prompt_tokens + finish.completion_tokens,
+    }
+
+
+def completion_body(job: Job, finish: Finish) -> dict:
+    if job.tool_names is None:
+        content, calls = finish.text, []
+    else:
+        content, calls = split_tool_calls(finish.text, job.tool_names)
+    message = {"role": "assistant", "content": content}
+    if calls:
+        message["tool_calls"] = [
+            {k: v for k, v in c.items() if k != "index"} for c in openai_tool_calls(calls)
+        ]
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": job.model,
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "logprobs": None,
+                "finish_reason": finish_reason(finish, calls),
+            }
+        ],
+        "usage": usage(finish),
+    }
+
+
+async def stream_chunks(job: Job):
+    """Server-sent events in OpenAI's chunk shape, then `data: [DONE]`. The generation runs in
+    its own thread; a client that goes away cancels it at the next token."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue = asyncio.Queue()
+
+    def produce():
+        try:
+            for event in job.events:
+                loop.call_soon_threadsafe(queue.put_nowait, event)
+        except Exception as e:  # handed to the client as an error event, below
+            loop.call_soon_threadsafe(queue.put_nowait, e)
+
+    completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+    created = int(time.time())
+
+    def chunk(delta: dict | None, reason: str | None = None, extra: dict | None = None) -> str:
+        choices = (
+            []
+            if delta is None
+            else [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": reason}]
+        )
+        body = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": job.model,
+            "choices": choices,
+            **(extra or {}),
+        }
+        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+    parser = ToolCallStream(job.tool_names) if job.tool_names is not None else None
+    calls: list[ToolCall] = []
+
+    def deltas(events) -> list[str]:
+        out = []
+        for event in events:
+            if isinstance(event, ToolCall):
+                out.append(chunk({"tool_calls": openai_tool_calls([event], len(calls))}))
+                calls.append(event)
+            else:
+                out.append(chunk({"content": event}))
+        return out
+
+    threading.Thread(target=produce, daemon=True, name="generation").start()
+    try:
+        yield chunk({"role": "assistant", "content": ""})
+        while True:
+            event = await queue.get()
+            if isinstance(event, Exception):
+                log.error("generation failed: %r", event)
+                yield f"data: {json.dumps(error_body(str(event), 'server_error'))}\n\n"
+                break
+            if isinstance(event, Finish):
+                for line in deltas(parser.close() if parser else []):
+                    yield line
+                yield chunk({}, finish_reason(event, calls))
+                if job.include_usage:
+                    yield chunk(None, extra={"usage": usage(event)})
+                break
+            for line in deltas(parser.feed(event) if parser else [event]):
+                yield line
+        yield "data: [DONE]\n\n"
+    finally:
+        job.cancel.set()

@@ -1,0 +1,1 @@
+"""Tagged records to chat-format SFT records: instructions, synthetic data, tool episodes, splits."""

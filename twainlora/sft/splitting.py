@@ -1,0 +1,131 @@
+"""Stratified, leakage-free train/eval splits of SFT records.
+
+Records are grouped so that everything derived from one passage stays on one side: a group
+joins records that share a source passage (chunks of one book section) or any provenance id
+(a headline used both as a humor answer and inside a tool episode). Each stratum (template,
+or tool case, with persona) gets `holdout` of its records in eval, by whole groups taken in a
+seeded hash order, smallest strata first so that their shares come out exact. Then any eval
+record whose conversation is a near-duplicate (MinHash) of a train record moves, with its
+group, to train.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+
+from twainlora.data.dedupe import MinHashParams, clusters, duplicate_pairs
+
+_CHUNK = re.compile(r"^(gutenberg:\d+:s\d+)c\d+$")
+
+
+def passage_of(record_id: str) -> str:
+    """'gutenberg:76:s0003c002' -> 'gutenberg:76:s0003': overlapping chunks share a passage."""
+    m = _CHUNK.match(record_id)
+    return m.group(1) if m else record_id
+
+
+def stratum(record: dict) -> str:
+    tags = record["tags"]
+    return f"{tags.get('case', tags['template'])}/{tags['persona']}"
+
+
+def groups(records: Sequence[dict]) -> list[int]:
+    """A group number per record: records sharing a passage or provenance id share a group."""
+    parent = list(range(len(records)))
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    owner: dict[str, int] = {}
+    for i, record in enumerate(records):
+        for key in {passage_of(p) for p in record.get("provenance", [])} | {record["id"]}:
+            if key in owner:
+                a, b = find(owner[key]), find(i)
+                parent[max(a, b)] = min(a, b)
+            else:
+                owner[key] = i
+    return [find(i) for i in range(len(records))]
+
+
+def _hash(seed: int, key: str) -> str:
+    return hashlib.sha256(f"{seed}:{key}".encode()).hexdigest()
+
+
+def assign(records: Sequence[dict], holdout: float, seed: int) -> list[bool]:
+    """is_eval per record: `holdout` of each stratum, by whole groups."""
+    group = groups(records)
+    members: dict[int, list[int]] = defaultdict(list)
+    for i, g in enumerate(group):
+        members[g].append(i)
+    by_stratum: dict[str, list[int]] = defaultdict(list)
+    for i, record in enumerate(records):
+        by_stratum[stratum(record)].append(i)
+    decided: dict[int, bool] = {}
+    for name in sorted(by_stratum, key=lambda s: (len(by_stratum[s]), s)):
+        indices = by_stratum[name]
+        target = round(holdout * len(indices))
+        in_eval = sum(1 for i in indices if decided.get(group[i]) is True)
+        undecided = sorted(
+            {group[i] for i in indices if group[i] not in decided},
+            key=lambda g: _hash(seed, records[g]["id"]),
+        )
+        for g in undecided:
+            here = sum(1 for i in members[g] if stratum(records[i]) == name)
+            if in_eval + here <= target or (in_eval == 0 and target > 0):
+                decided[g] = True
+                in_eval += here
+            else:
+                decided[g] = False
+    return [decided[group[i]] for i in range(len(records))]
+
+
+def conversation_text(record: dict) -> str:
+    return "\n".join(m.get("content") or "" for m in record["messages"][1:])
+
+
+def remove_leaks(
+    records: Sequence[dict], is_eval: list[bool], params: MinHashParams
+) -> tuple[list[bool], int]:
+    """Move to train every eval group holding a near-duplicate of a train record (repeated
+    until no duplicate cluster spans both sides); return the new flags and how many moved."""
+    group = groups(records)
+    dup_clusters = clusters(
+        len(records), duplicate_pairs([conversation_text(r) for r in records], params)
+    )
+    flags = list(is_eval)
+    moved = 0
+    while True:
+        leaked = {
+            group[i]
+            for members in dup_clusters
+            if len({flags[j] for j in members}) == 2
+            for i in members
+            if flags[i]
+        }
+        if not leaked:
+            return flags, moved
+        for i in range(len(records)):
+            if flags[i] and group[i] in leaked:
+                flags[i] = False
+                moved += 1
+
+
+def with_tools(record: dict, rng) -> dict:
+    """A style example turned into an unrelated request with the weather tool on offer: the
+    same answer, no call. Tool-calling data alone has only a few hundred such turns; this
+    gives the model thousands of varied reasons not to call."""
+    from twainlora.sft.episodes import DISTRACTORS, SEED_VARIANT, varied_tool
+
+    variant = SEED_VARIANT if rng.random() < 0.5 else varied_tool(rng)
+    tools = [variant.tool]
+    if rng.random() < 0.3:
+        tools += [{"type": "function", "function": d} for d in rng.sample(DISTRACTORS, 1)]
+        rng.shuffle(tools)
+    tags = {**record["tags"], "template": "tool_irrelevant", "case": "irrelevant_style"}
+    return {**record, "id": record["id"] + "+tools", "tools": tools, "tags": tags}

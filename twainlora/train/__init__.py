@@ -1,0 +1,1 @@
+"""The base model and LoRA training."""
