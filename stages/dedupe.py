@@ -22,7 +22,8 @@ from pathlib import Path
 from twainlora.core.jsonl import read_jsonl, write_json, write_jsonl
 from twainlora.core.params import load_params
 from twainlora.core.records import reject
-from twainlora.data.dedupe import MinHashParams, clusters, duplicate_pairs, keeper_rank
+from twainlora.core.seeded import components
+from twainlora.data.dedupe import MinHashParams, duplicate_pairs, keeper_rank
 
 log = logging.getLogger("dedupe")
 
@@ -53,7 +54,7 @@ def main() -> int:
         best_pair[(i, j)] = score
     removed: dict[int, tuple[int, float]] = {}
     cross_file = cross_source = 0
-    for members in clusters(len(records), pairs):
+    for members in components(len(records), pairs):
         keeper = min(members, key=lambda k: keeper_rank(records[k], params.prefer))
         cross_file += len({source_key(records[k]["id"]) for k in members}) > 1
         cross_source += len({records[k]["source"] for k in members}) > 1

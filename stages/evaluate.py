@@ -40,6 +40,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from twainlora.core.endpoint import EndpointConfig
 from twainlora.core.jsonl import atomic_open, read_jsonl, write_json
 from twainlora.core.params import load_params
 from twainlora.eval import evaluation as ev
@@ -81,12 +82,7 @@ class Profile:
 
 @dataclass(frozen=True)
 class Judge:
-    base_url: str
-    model: str
-    api_key_env: str
-    timeout_s: float
-    temperature: float
-    max_tokens: int
+    endpoint: EndpointConfig  # TWAINLORA_JUDGE_BASE_URL / _MODEL override it
     samples: int  # judged answers per model
     cache_dir: str
 
@@ -162,19 +158,11 @@ def style_classifier(params: ev.ClassifierParams, splits: dict[str, list[dict]])
 def judge_scores(params: Judge, items: list[Item], answers: dict[str, list[str]], seed: int):
     """Per model, the judge's summary over a seeded sample of its answers; None when no
     endpoint is configured (the metrics then say so, and no score is made up)."""
-    config = review.JudgeEndpoint(
-        base_url=params.base_url,
-        model=params.model,
-        api_key_env=params.api_key_env,
-        timeout_s=params.timeout_s,
-        temperature=params.temperature,
-        max_tokens=params.max_tokens,
-    ).resolved()
-    if not (config.base_url and config.model):
+    if not params.endpoint.resolved("judge").configured:
         return None, 0
     from twainlora.sft.generators import EndpointGenerator, GenerationError
 
-    judge = EndpointGenerator(config, params.cache_dir, seed)
+    judge = EndpointGenerator(params.endpoint, params.cache_dir, seed, role="judge")
     chosen = ev.seeded_sample(range(len(items)), params.samples, seed)
     out = {}
     for model in MODELS:

@@ -20,13 +20,15 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from twainlora.core.endpoint import EndpointConfig
 from twainlora.core.jsonl import write_json, write_jsonl
 from twainlora.core.params import load_params
 from twainlora.core.records import read_records, reject
+from twainlora.core.seeded import allot
 from twainlora.core.sft import record_errors
 from twainlora.data.filters import load_lexicon
 from twainlora.sft import instruct
-from twainlora.sft.generators import EndpointConfig, EndpointGenerator
+from twainlora.sft.generators import EndpointGenerator
 
 log = logging.getLogger("instruct")
 
@@ -54,7 +56,7 @@ def main() -> int:
     pairs, rejects = [], []
 
     # style imitation: Twain and Franklin passages
-    style_counts = instruct.allot(p.targets["style_imitation"], p.style_persona_shares)
+    style_counts = allot(p.targets["style_imitation"], p.style_persona_shares)
     chosen = []
     for persona, n in style_counts.items():
         pool = [
@@ -71,7 +73,7 @@ def main() -> int:
 
     # humor: real headlines
     weather_words = frozenset(load_lexicon("weather"))
-    humor_counts = instruct.allot(p.targets["humor"], p.humor_subreddit_shares)
+    humor_counts = allot(p.targets["humor"], p.humor_subreddit_shares)
     for subreddit, n in humor_counts.items():
         pool = [r for r in records if r["meta"].get("subreddit") == subreddit]
         pairs += [
@@ -100,9 +102,7 @@ def main() -> int:
             [{"id": i, "text": t} for i, t in jokes], p.targets["safety"], p.seed, "safety"
         )
     ]
-    personas = [
-        k for k, n in instruct.allot(len(jokes), p.safety_persona_shares).items() for _ in range(n)
-    ]
+    personas = [k for k, n in allot(len(jokes), p.safety_persona_shares).items() for _ in range(n)]
     pairs += [
         instruct.safety_pair(i, joke, p, persona)
         for i, (joke, persona) in enumerate(zip(jokes, personas, strict=True))

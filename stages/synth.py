@@ -23,16 +23,17 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from twainlora.core.endpoint import EndpointConfig
 from twainlora.core.jsonl import read_jsonl, write_json, write_jsonl
 from twainlora.core.params import load_params
 from twainlora.core.records import read_records
+from twainlora.core.seeded import components
 from twainlora.core.sft import grounding_errors, record_errors
-from twainlora.data.dedupe import MinHashParams, clusters, duplicate_pairs
+from twainlora.data.dedupe import MinHashParams, duplicate_pairs
 from twainlora.domain.weather import WeatherService
 from twainlora.sft import synth
 from twainlora.sft.episodes import EpisodeBuilder, EpisodeParams
 from twainlora.sft.generators import (
-    EndpointConfig,
     EndpointGenerator,
     GenerationError,
     TemplateGenerator,
@@ -192,7 +193,7 @@ def main() -> int:
     texts = [dedupe_text(r) for r in human] + [dedupe_text(r) for r in records]
     n_human = len(human)
     drop: dict[int, str] = {}
-    for members in clusters(len(texts), duplicate_pairs(texts, p.dedupe)):
+    for members in components(len(texts), duplicate_pairs(texts, p.dedupe)):
         humans = [m for m in members if m < n_human]
         synthetic = [m - n_human for m in members if m >= n_human]
         keep = None if humans else synthetic[0]

@@ -2,7 +2,6 @@ import pytest
 
 from twainlora.data.dedupe import (
     MinHashParams,
-    clusters,
     duplicate_pairs,
     jaccard,
     keeper_rank,
@@ -64,11 +63,6 @@ def test_below_threshold_is_not_a_duplicate():
         many_edits = many_edits.replace(old, new)
     assert jaccard(shingles(BASE, 3), shingles(many_edits, 3)) < 0.7
     assert duplicate_pairs([BASE, many_edits], P) == []
-
-
-def test_clusters_are_connected_components():
-    assert clusters(6, [(0, 3, 0.9), (3, 5, 0.8), (1, 2, 1.0)]) == [[0, 3, 5], [1, 2]]
-    assert clusters(3, []) == []
 
 
 def test_keeper_rank_prefers_listed_sources_then_longest_then_score():

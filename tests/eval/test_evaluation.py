@@ -10,6 +10,7 @@ import sys
 import pytest
 import yaml
 
+from twainlora.core.endpoint import EndpointConfig
 from twainlora.core.params import ParamsError, load_params
 from twainlora.domain.weather import GET_WEATHER_TOOL
 from twainlora.eval import evaluation as ev
@@ -554,20 +555,22 @@ def test_parse_judgement(reply, parsed):
 def test_the_judge_against_a_real_server_is_cached(tmp_path, monkeypatch):
     monkeypatch.delenv("TWAINLORA_JUDGE_BASE_URL", raising=False)
     monkeypatch.delenv("TWAINLORA_JUDGE_MODEL", raising=False)
-    assert review.JudgeEndpoint().resolved().base_url == ""  # the default: not configured
+    assert not EndpointConfig().resolved("judge").configured  # the default: not configured
     pairs = [
         ((SYSTEM, {"role": "user", "content": f"Joke #{i}?"}), f"Answer {i}") for i in range(3)
     ]
     with OpenAIStub() as stub:
         monkeypatch.setenv("TWAINLORA_JUDGE_BASE_URL", stub.base_url)
         monkeypatch.setenv("TWAINLORA_JUDGE_MODEL", "judge")
-        config = review.JudgeEndpoint(temperature=0.0).resolved()
-        first = review.run_judge(EndpointGenerator(config, tmp_path, seed=0), pairs, key="m")
+        monkeypatch.setenv("TWAINLORA_GENERATOR_MODEL", "not-the-judge")
+        config = EndpointConfig(temperature=0.0)
+        judge = EndpointGenerator(config, tmp_path, seed=0, role="judge")
+        first = review.run_judge(judge, pairs, key="m")
         assert len(stub.requests) == 3
         sent = stub.requests[0]
         assert sent["model"] == "judge" and sent["messages"][0]["content"] == review.JUDGE_SYSTEM
         assert "Answer 0" in sent["messages"][1]["content"]
-        again = EndpointGenerator(config, tmp_path, seed=0)
+        again = EndpointGenerator(config, tmp_path, seed=0, role="judge")
         assert review.run_judge(again, pairs, key="m") == first and again.requests == 0
     assert all(j is not None and 1 <= j["twainness"] <= 5 for j in first)
     summary = review.judge_summary(first + [None])
@@ -668,7 +671,7 @@ def evaluate_params_class():
 def test_the_shipped_params_parse_and_bad_ones_are_refused(tmp_path):
     params_class = evaluate_params_class()
     params = load_params("evaluate", params_class, ROOT / "params.yaml")
-    assert params.profile == "cpu" and params.judge.base_url == ""
+    assert params.profile == "cpu" and params.judge.endpoint.base_url == ""
     section = yaml.safe_load((ROOT / "params.yaml").read_text())["evaluate"]
     for change, message in [
         ({"profile": "tpu"}, "profile 'tpu' is not among"),

@@ -1,7 +1,7 @@
 import pytest
 
+from twainlora.core.endpoint import EndpointConfig
 from twainlora.sft.generators import (
-    EndpointConfig,
     EndpointGenerator,
     GenerationError,
     Task,

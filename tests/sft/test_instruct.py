@@ -3,10 +3,10 @@ import random
 import pytest
 
 from twainlora.core.params import from_dict
+from twainlora.core.seeded import allot
 from twainlora.core.sft import record_errors
 from twainlora.sft.instruct import (
     InstructParams,
-    allot,
     aphorism_pair,
     humor_pair,
     maxims,
@@ -150,7 +150,8 @@ def test_every_template_has_several_phrasings(template):
 
 
 def test_an_endpoint_paraphrase_is_the_neutral_side_and_failures_fall_back(tmp_path):
-    from twainlora.sft.generators import EndpointConfig, EndpointGenerator
+    from twainlora.core.endpoint import EndpointConfig
+    from twainlora.sft.generators import EndpointGenerator
 
     from openai_stub import OpenAIStub
 

@@ -13,7 +13,7 @@ a few more comparisons, not precision.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
@@ -98,27 +98,6 @@ def duplicate_pairs(
         if score >= params.jaccard_threshold:
             confirmed.append((i, j, score))
     return confirmed
-
-
-def clusters(n: int, pairs: Iterable[tuple[int, int, float]]) -> list[list[int]]:
-    """Connected components (size >= 2) of the duplicate graph, each sorted, in order of
-    their first member."""
-    parent = list(range(n))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for i, j, _ in pairs:
-        ri, rj = find(i), find(j)
-        if ri != rj:
-            parent[max(ri, rj)] = min(ri, rj)
-    groups: dict[int, list[int]] = {}
-    for x in range(n):
-        groups.setdefault(find(x), []).append(x)
-    return sorted((g for g in groups.values() if len(g) > 1), key=lambda g: g[0])
 
 
 def keeper_rank(record: dict, prefer: Sequence[str]) -> tuple:

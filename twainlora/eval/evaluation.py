@@ -13,7 +13,6 @@ The LLM judge, human spot checks and the side-by-side examples are in twainlora/
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import re
@@ -21,17 +20,13 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from twainlora.core.seeded import seeded_unit
 from twainlora.core.sft import ungrounded_numbers
 from twainlora.domain.weather import fold
 from twainlora.sft.episodes import DATE_KEYS, LOCATION_KEYS
 
 LABELS = ("twain", "franklin", "other", "satire", "neutral")
 PERSONA_AUTHORS = {"Mark Twain", "Benjamin Franklin"}
-
-
-def _unit(seed: int, key: str) -> float:
-    """A seeded hash of `key` in [0, 1): order and sample without a shared RNG state."""
-    return int(hashlib.sha256(f"{seed}:{key}".encode()).hexdigest()[:13], 16) / 16**13
 
 
 def share(flags: Sequence[bool]) -> float | None:
@@ -94,7 +89,7 @@ def other_author_examples(
         for r in records
         if r["source"] == "gutenberg" and r["meta"].get("author") not in PERSONA_AUTHORS
     ]
-    is_eval = {cid: _unit(seed, cid) < holdout for cid, _ in chunks}
+    is_eval = {cid: seeded_unit(seed, cid) < holdout for cid, _ in chunks}
 
     def near_eval(cid: str) -> bool:
         m = _CHUNK.match(cid)
@@ -122,9 +117,9 @@ def balanced(examples: Iterable[tuple[str, str]], cap: int, seed: int) -> list[t
         by_label[label].add(text)
     out = []
     for label in sorted(by_label):
-        texts = sorted(by_label[label], key=lambda t: _unit(seed, t))
+        texts = sorted(by_label[label], key=lambda t: seeded_unit(seed, t))
         out += [(label, t) for t in texts[:cap]]
-    return sorted(out, key=lambda e: _unit(seed, e[0] + e[1]))
+    return sorted(out, key=lambda e: seeded_unit(seed, e[0] + e[1]))
 
 
 @dataclass(frozen=True)
@@ -223,7 +218,7 @@ def style_prompts(records: Sequence[dict], n: int | None, seed: int, max_chars: 
             and len(r["messages"][-2].get("content") or "") <= max_chars
         ):
             strata[(tags["template"], tags["persona"])].append(r)
-    queues = [sorted(strata[k], key=lambda r: _unit(seed, r["id"])) for k in sorted(strata)]
+    queues = [sorted(strata[k], key=lambda r: seeded_unit(seed, r["id"])) for k in sorted(strata)]
     total = sum(len(q) for q in queues)
     chosen: list[dict] = []
     while len(chosen) < (total if n is None else min(n, total)):
@@ -322,7 +317,7 @@ def sample_points(
     """Up to counts[kind] points of each kind (None: all), a seeded choice, in a fixed order."""
     out = []
     for kind in POINT_KINDS:
-        pool = sorted((p for p in points if p.kind == kind), key=lambda p: _unit(seed, p.id))
+        pool = sorted((p for p in points if p.kind == kind), key=lambda p: seeded_unit(seed, p.id))
         out += pool if counts.get(kind, 0) is None else pool[: counts.get(kind, 0)]
     return out
 

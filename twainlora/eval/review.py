@@ -5,30 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
 
 from twainlora.domain.personas import PERSONA_PROMPTS, TOOL_HINTS, control_tokens
 from twainlora.domain.weather import GET_WEATHER_TOOL
 from twainlora.eval.evaluation import conversation_text, mean, share
-from twainlora.sft.generators import EndpointConfig, Task
+from twainlora.sft.generators import Task
 
 # --- LLM judge ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class JudgeEndpoint(EndpointConfig):
-    """The judge's endpoint: params, overridden by TWAINLORA_JUDGE_BASE_URL / _MODEL (its own
-    variables, so pointing synth at a generator does not make that model the judge)."""
-
-    def resolved(self) -> JudgeEndpoint:
-        return replace(
-            self,
-            base_url=os.environ.get("TWAINLORA_JUDGE_BASE_URL", self.base_url),
-            model=os.environ.get("TWAINLORA_JUDGE_MODEL", self.model),
-        )
 
 
 JUDGE_SYSTEM = (

@@ -16,6 +16,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from twainlora.core.seeded import allot
 from twainlora.domain import personas
 from twainlora.domain.weather import GET_WEATHER_TOOL, City, WeatherService
 
@@ -768,9 +769,7 @@ class EpisodeBuilder:
 
 def case_plan(params: EpisodeParams) -> list[str]:
     """Exactly round(share * n) episodes per case (remainder to the largest), shuffled."""
-    counts = {c: int(round(s * params.n_episodes)) for c, s in params.case_shares.items()}
-    largest = max(counts, key=lambda c: counts[c])
-    counts[largest] += params.n_episodes - sum(counts.values())
+    counts = allot(params.n_episodes, params.case_shares)
     plan = [c for c in sorted(counts) for _ in range(counts[c])]
     random.Random(params.seed).shuffle(plan)
     return plan

@@ -19,6 +19,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from twainlora.core.endpoint import ENV_PREFIXES, EndpointConfig
 from twainlora.core.jsonl import atomic_open
 
 
@@ -57,34 +58,18 @@ class TemplateGenerator:
             raise GenerationError(f"template for {task.kind!r} needs slot {e}") from e
 
 
-@dataclass(frozen=True)
-class EndpointConfig:
-    base_url: str = ""  # e.g. http://127.0.0.1:8080/v1 ; env TWAINLORA_GENERATOR_BASE_URL overrides
-    model: str = ""  # env TWAINLORA_GENERATOR_MODEL overrides
-    api_key_env: str = "OPENAI_API_KEY"  # the key itself never goes in params
-    timeout_s: float = 30.0
-    temperature: float = 0.7
-    max_tokens: int = 200
-
-    def resolved(self) -> EndpointConfig:
-        from dataclasses import replace
-
-        return replace(
-            self,
-            base_url=os.environ.get("TWAINLORA_GENERATOR_BASE_URL", self.base_url),
-            model=os.environ.get("TWAINLORA_GENERATOR_MODEL", self.model),
-        )
-
-
 class EndpointGenerator:
     name = "endpoint"
 
-    def __init__(self, config: EndpointConfig, cache_dir: str | Path, seed: int):
-        config = config.resolved()
-        if not config.base_url or not config.model:
+    def __init__(
+        self, config: EndpointConfig, cache_dir: str | Path, seed: int, role: str = "generator"
+    ):
+        config = config.resolved(role)
+        if not config.configured:
+            prefix = ENV_PREFIXES[role]
             raise ValueError(
-                "the endpoint generator needs a base_url and a model (params "
-                "synth.endpoint or TWAINLORA_GENERATOR_BASE_URL/_MODEL)"
+                f"the endpoint {role} needs a base_url and a model (params or "
+                f"{prefix}_BASE_URL/_MODEL)"
             )
         self.config = config
         self.cache_dir = Path(cache_dir)

@@ -19,6 +19,7 @@ import random
 import re
 from dataclasses import dataclass
 
+from twainlora.core.seeded import seeded_order
 from twainlora.domain import personas
 from twainlora.sft.plainify import plainify, plainness_report
 
@@ -274,16 +275,5 @@ def safety_pair(index: int, joke: tuple[str, str], params: InstructParams, perso
 
 def take(records: list[dict], n: int, seed: int, salt: str) -> list[dict]:
     """A seeded sample of n records that does not depend on their order."""
-    import hashlib
-
-    def key(r):
-        return hashlib.sha256(f"{seed}:{salt}:{r['id']}".encode()).hexdigest()
-
-    return sorted(sorted(records, key=key)[:n], key=lambda r: r["id"])
-
-
-def allot(total: int, shares: dict[str, float]) -> dict[str, int]:
-    counts = {k: int(round(total * v)) for k, v in shares.items()}
-    top = max(counts, key=lambda k: counts[k])
-    counts[top] += total - sum(counts.values())
-    return counts
+    chosen = seeded_order(records, seed, key=lambda r: f"{salt}:{r['id']}")[:n]
+    return sorted(chosen, key=lambda r: r["id"])

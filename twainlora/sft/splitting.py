@@ -11,12 +11,12 @@ group, to train.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Sequence
 
-from twainlora.data.dedupe import MinHashParams, clusters, duplicate_pairs
+from twainlora.core.seeded import UnionFind, components, seeded_hash
+from twainlora.data.dedupe import MinHashParams, duplicate_pairs
 
 _CHUNK = re.compile(r"^(gutenberg:\d+:s\d+)c\d+$")
 
@@ -34,27 +34,15 @@ def stratum(record: dict) -> str:
 
 def groups(records: Sequence[dict]) -> list[int]:
     """A group number per record: records sharing a passage or provenance id share a group."""
-    parent = list(range(len(records)))
-
-    def find(x):
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    sets = UnionFind(len(records))
     owner: dict[str, int] = {}
     for i, record in enumerate(records):
         for key in {passage_of(p) for p in record.get("provenance", [])} | {record["id"]}:
             if key in owner:
-                a, b = find(owner[key]), find(i)
-                parent[max(a, b)] = min(a, b)
+                sets.union(owner[key], i)
             else:
                 owner[key] = i
-    return [find(i) for i in range(len(records))]
-
-
-def _hash(seed: int, key: str) -> str:
-    return hashlib.sha256(f"{seed}:{key}".encode()).hexdigest()
+    return sets.roots()
 
 
 def assign(records: Sequence[dict], holdout: float, seed: int) -> list[bool]:
@@ -73,7 +61,7 @@ def assign(records: Sequence[dict], holdout: float, seed: int) -> list[bool]:
         in_eval = sum(1 for i in indices if decided.get(group[i]) is True)
         undecided = sorted(
             {group[i] for i in indices if group[i] not in decided},
-            key=lambda g: _hash(seed, records[g]["id"]),
+            key=lambda g: seeded_hash(seed, records[g]["id"]),
         )
         for g in undecided:
             here = sum(1 for i in members[g] if stratum(records[i]) == name)
@@ -95,7 +83,7 @@ def remove_leaks(
     """Move to train every eval group holding a near-duplicate of a train record (repeated
     until no duplicate cluster spans both sides); return the new flags and how many moved."""
     group = groups(records)
-    dup_clusters = clusters(
+    dup_clusters = components(
         len(records), duplicate_pairs([conversation_text(r) for r in records], params)
     )
     flags = list(is_eval)

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import torch
 from transformers import TrainerCallback
 
+from twainlora.core.seeded import seeded_order
+
 QLORA_ON_CPU = (
     "quantization: nf4 needs CUDA: bitsandbytes' 4-bit backward has no CPU autograd kernel, so "
     "training would run with silently wrong gradients (see ../shared/notes/cpu-lora-measurements.md). "
@@ -118,14 +120,11 @@ def sample_stratified(records: Sequence[dict], n: int | None, seed: int) -> list
     for r in records:
         strata[r["tags"].get("case", r["tags"]["template"])].append(r)
 
-    def key(r):
-        return hashlib.sha256(f"{seed}:{r['id']}".encode()).hexdigest()
-
     chosen = []
     for name in sorted(strata):
-        group = sorted(strata[name], key=key)
+        group = seeded_order(strata[name], seed, key=lambda r: r["id"])
         chosen += group[: max(1, round(n * len(group) / len(records)))]
-    return sorted(sorted(chosen, key=key)[:n], key=lambda r: r["id"])
+    return sorted(seeded_order(chosen, seed, key=lambda r: r["id"])[:n], key=lambda r: r["id"])
 
 
 def fingerprint(settings: dict, files: Sequence) -> str:
