@@ -1,0 +1,223 @@
+"""The held-out evaluation sets: what each item expects follows from the tool and the weather
+service, the novel share really is novel, nothing near a train prompt survives, and the
+stage is deterministic."""
+
+import datetime as dt
+import json
+
+import pytest
+
+from twainlora.core.params import from_dict
+from twainlora.data.dedupe import MinHashParams, jaccard, shingles
+from twainlora.domain import personas
+from twainlora.domain.weather import WeatherService
+from twainlora.eval import heldout
+from twainlora.eval import heldout_phrases as P
+from twainlora.sft import episodes
+
+from conftest import FIXTURES, run_stage, shipped_params, write_params
+
+CITIES = FIXTURES / "mirror/geo/cities.csv"
+MINHASH = MinHashParams(
+    shingle_words=3, num_perm=128, bands=32, rows=4, jaccard_threshold=0.7, seed=1
+)
+
+
+def params(**changes) -> heldout.HeldoutParams:
+    section = {
+        **shipped_params()["heldout"],
+        "tool_counts": {k: 6 for k in heldout.TOOL_KINDS},
+        "style_counts": {k: 4 for k in heldout.STYLE_KINDS},
+        "min_city_population": 10000,
+        **changes,
+    }
+    section.pop("cities")
+    return from_dict(heldout.HeldoutParams, section, "heldout")
+
+
+@pytest.fixture(scope="module")
+def service():
+    return WeatherService.from_csv(CITIES)
+
+
+def builder(service, **changes):
+    books = [("Roughing It", "Mark Twain"), ("Emma", "Jane Austen")]
+    headlines = ["Area man wins argument with weather vane"]
+    return heldout.HeldoutBuilder(service, params(**changes), {"Cairo, Egypt"}, books, headlines)
+
+
+def test_the_shipped_params_parse_and_bad_counts_are_refused():
+    section = dict(shipped_params()["heldout"])
+    section.pop("cities")
+    parsed = from_dict(heldout.HeldoutParams, section, "heldout")
+    # The issue's minimum sizes for the cpu profile.
+    assert parsed.tool_counts["call_explicit"] >= 60 and parsed.tool_counts["unrelated"] >= 60
+    assert sum(parsed.style_counts.values()) >= 120 and parsed.novel_share >= 1 / 3
+    with pytest.raises(ValueError, match="tool_counts needs exactly"):
+        from_dict(heldout.HeldoutParams, {**section, "tool_counts": {"call": 3}}, "heldout")
+
+
+def test_train_cities_are_never_asked_about(service):
+    b = builder(service)
+    assert "Cairo, Egypt" not in {c.label for c in b.cities}
+    # Paris, Texas is no city a bare name reaches: only the most populous Paris is asked for.
+    assert [c.label for c in b.cities if c.name == "Paris"] == ["Paris, Île-de-France, France"]
+
+
+def test_each_kind_expects_what_the_tool_and_the_service_say(service):
+    b = builder(service)
+    for kind in heldout.TOOL_KINDS:
+        for i in range(12):
+            item = b.tool_item(kind, i, novel=i % 2 == 0)
+            expect, messages = item["expect"], item["messages"]
+            names = [t["function"]["name"] for t in item["tools"]]
+            assert expect["function"] in names
+            weather = next(t for t in item["tools"] if t["function"]["name"] == expect["function"])
+            properties = weather["function"]["parameters"]["properties"]
+            assert {expect["location_key"], expect["date_key"]} <= set(properties)
+            if kind.startswith("call_"):
+                assert expect["call"] is True and messages[-1]["role"] == "user"
+                city = service.resolve(expect["location"])
+                assert city is not None and city.name in messages[-1]["content"]
+            elif kind in ("after_result", "after_error"):
+                call, tool = messages[-2], messages[-1]
+                arguments = json.loads(call["tool_calls"][0]["function"]["arguments"])
+                result = json.loads(tool["content"])
+                assert result == expect["result"] and expect["call"] is False
+                assert set(arguments) == {expect["location_key"], expect["date_key"]}
+                if kind == "after_result":
+                    assert result == service.get_weather(
+                        arguments[expect["location_key"]], arguments[expect["date_key"]]
+                    )
+                else:
+                    assert "error" in result
+            elif kind == "missing_date":
+                assert expect["call"] is None and expect["ask"] == "date"
+                assert service.resolve(expect["location"]) is not None
+            else:
+                assert expect["call"] is False
+
+
+def test_relative_dates_resolve_against_the_system_prompt(service):
+    b = builder(service)
+    for i in range(20):
+        item = b.tool_item("call_relative", i, novel=True)
+        system, request = item["messages"][0]["content"], item["messages"][1]["content"]
+        offset = next(days for phrase, days in P.NOVEL_RELATIVE if phrase in request)
+        today = dt.date.fromisoformat(item["expect"]["date"]) - dt.timedelta(days=offset)
+        spelled = f"{today.day} {episodes.MONTHS[today.month - 1]} {today.year}"
+        assert today.isoformat() in system or spelled in system
+
+
+def test_novel_items_use_no_name_or_phrasing_of_the_training_data(service):
+    assert not set(P.NOVEL_TOOL_NAMES) & set(episodes.TOOL_NAMES + ["get_weather"])
+    assert not set(P.NOVEL_LOCATION_KEYS) & set(episodes.LOCATION_KEYS)
+    assert not set(P.NOVEL_DATE_KEYS) & set(episodes.DATE_KEYS)
+    assert not set(P.NOVEL_REQUESTS) & set(episodes.REQUESTS)
+    assert not set(P.NOVEL_NO_PLACE_REQUESTS) & set(episodes.NO_PLACE_REQUESTS)
+    assert not set(P.NOVEL_NO_DATE_REQUESTS) & set(episodes.NO_DATE_REQUESTS)
+    training_system = [p for v in personas.PERSONA_PROMPTS.values() for p in v]
+    b = builder(service)
+    for kind in heldout.TOOL_KINDS:
+        item = b.tool_item(kind, 0, novel=True)
+        assert item["expect"]["function"] in P.NOVEL_TOOL_NAMES
+        assert "[PERSONA=" not in item["messages"][0]["content"]
+        assert not any(p in item["messages"][0]["content"] for p in training_system)
+
+
+def test_build_drops_near_duplicates_of_train_prompts_and_keeps_the_counts(service):
+    b = builder(service)
+    first, _, _ = heldout.build(b, [], [], MINHASH)
+    # A train set holding two of the held-out prompts verbatim, and one near copy.
+    texts = [heldout.user_text(i["messages"]) for i in first[:2]]
+    texts.append(texts[0].replace("?", "!"))
+    tool, style, rejects = heldout.build(b, [], texts, MINHASH)
+    kept_texts = [heldout.user_text(i["messages"]) for i in tool + style]
+    assert not set(texts) & set(kept_texts)
+    for text in kept_texts:
+        assert all(jaccard(shingles(text, 3), shingles(t, 3)) < 0.7 for t in texts)
+    assert {r["id"] for r in rejects} >= {first[0]["id"], first[1]["id"]}
+    assert all(r["reason"] == "near-duplicate of a train prompt" for r in rejects)
+    counts = {k: sum(i["kind"] == k for i in tool) for k in heldout.TOOL_KINDS}
+    assert counts == {k: 6 for k in heldout.TOOL_KINDS}
+    assert {i["framing"] for i in style} == set(P.STYLE_FRAMINGS)
+    assert sum(i["novel"] for i in tool) >= len(tool) // 3
+
+
+def test_the_stage_writes_the_same_bytes_twice_and_nothing_near_train(workdir):
+    tool_call = {
+        "id": "call_1",
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "arguments": '{"location": "Cairo", "date": "2026-01-02"}',
+        },
+    }
+    train_tool = [
+        {
+            "id": "tool:00001",
+            "messages": [
+                {"role": "system", "content": "s"},
+                {"role": "user", "content": "Will it rain tomorrow?"},
+                {"role": "assistant", "content": None, "tool_calls": [tool_call]},
+            ],
+            "tags": {"template": "tool_success", "persona": "twain"},
+        }
+    ]
+    train_style = [
+        {
+            "id": "instruct:x",
+            "messages": [
+                {"role": "user", "content": "As Mark Twain, tell me how you feel about Mondays."},
+                {"role": "assistant", "content": "Poorly."},
+            ],
+            "tags": {"template": "style_imitation", "persona": "twain"},
+        }
+    ]
+    tagged = [
+        {
+            "id": "gutenberg:1:p1",
+            "text": "x",
+            "source": "gutenberg",
+            "meta": {"title": "A Tiny Book", "author": "Mark Twain"},
+        },
+        {
+            "id": "reddit:oon:1",
+            "text": "Local cloud refuses to rain",
+            "source": "reddit",
+            "meta": {},
+        },
+    ]
+    for path, rows in [
+        ("data/splits/train_tool.jsonl", train_tool),
+        ("data/splits/train_style.jsonl", train_style),
+        ("data/splits/eval_style.jsonl", []),
+        ("data/tagged/records.jsonl", tagged),
+    ]:
+        (workdir / path).parent.mkdir(parents=True, exist_ok=True)
+        (workdir / path).write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    section = {
+        **shipped_params()["heldout"],
+        "cities": "mirror/geo/cities.csv",
+        "min_city_population": 10000,
+        "tool_counts": {k: 5 for k in heldout.TOOL_KINDS},
+        "style_counts": {"twain": 6, "franklin": 3, "weather_joke": 3, "passage": 0},
+    }
+    write_params(workdir, heldout=section)
+    run_stage("heldout", workdir)
+    outputs = [workdir / "data/heldout/tool.jsonl", workdir / "data/heldout/style.jsonl"]
+    first = [p.read_bytes() for p in outputs]
+    run_stage("heldout", workdir)
+    assert [p.read_bytes() for p in outputs] == first
+    tool = [json.loads(line) for line in first[0].decode().splitlines()]
+    style = [json.loads(line) for line in first[1].decode().splitlines()]
+    assert len(tool) == 5 * len(heldout.TOOL_KINDS) and len(style) == 12
+    train_texts = ["Will it rain tomorrow?", "As Mark Twain, tell me how you feel about Mondays."]
+    for item in tool + style:
+        text = heldout.user_text(item["messages"])
+        assert all(jaccard(shingles(text, 3), shingles(t, 3)) < 0.7 for t in train_texts)
+        assert "Cairo" not in json.dumps(item)  # the city train examples call for
+    rejects = (workdir / "data/rejects/heldout.jsonl").read_text().splitlines()
+    assert rejects, "the verbatim train prompts were among the candidates and were rejected"
+    metrics = json.loads((workdir / "metrics/heldout.json").read_text())
+    assert sum(metrics["tool"].values()) == len(tool)
