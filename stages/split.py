@@ -24,7 +24,7 @@ from pathlib import Path
 from twainlora.core.jsonl import read_jsonl, write_json, write_jsonl
 from twainlora.core.params import load_params
 from twainlora.data.dedupe import MinHashParams
-from twainlora.sft.splitting import assign, remove_leaks, stratum, with_tools
+from twainlora.sft.splitting import ToolOffer, assign, remove_leaks, stratum, with_tools
 
 log = logging.getLogger("split")
 
@@ -49,6 +49,7 @@ class Params:
     tool_style_mix: float
     mix_with_tools: float  # share of that style mix that offers the tools anyway (no call)
     eval_irrelevant_from_style: int  # eval_style examples offered to eval_tool with tools
+    offered_tools: ToolOffer  # the tools those style examples are offered
     leakage: MinHashParams
 
     def __post_init__(self):
@@ -73,7 +74,7 @@ def main() -> int:
     n_mix = min(len(files["train_style"]), round(params.tool_style_mix * len(files["train_tool"])))
     mix = rng.sample(files["train_style"], n_mix)
     mix = [
-        with_tools(r, random.Random(f"{params.seed}:{r['id']}"))
+        with_tools(r, random.Random(f"{params.seed}:{r['id']}"), params.offered_tools)
         if rng.random() < params.mix_with_tools
         else r
         for r in mix
@@ -81,7 +82,7 @@ def main() -> int:
     files["train_tool"] = sorted(files["train_tool"] + mix, key=lambda r: r["id"])
     n_eval = min(len(files["eval_style"]), params.eval_irrelevant_from_style)
     eval_extra = [
-        with_tools(r, random.Random(f"{params.seed}:{r['id']}"))
+        with_tools(r, random.Random(f"{params.seed}:{r['id']}"), params.offered_tools)
         for r in rng.sample(files["eval_style"], n_eval)
     ]
     files["eval_tool"] = sorted(files["eval_tool"] + eval_extra, key=lambda r: r["id"])

@@ -14,6 +14,7 @@ from twainlora.sft.episodes import (
     EpisodeBuilder,
     EpisodeParams,
     case_plan,
+    offered_tools,
     relative_date,
     to_record,
     varied_tool,
@@ -120,3 +121,17 @@ def test_schema_variants_differ_but_keep_the_two_required_roles():
         required = v.tool["function"]["parameters"]["required"]
         assert sorted(required) == sorted([v.location_key, v.date_key])
     assert SEED_VARIANT.tool is GET_WEATHER_TOOL
+
+
+def test_every_case_has_its_method():
+    assert list(EpisodeBuilder.CASE_METHODS) == list(CASES)
+
+
+def test_offered_tools_follow_the_shares_and_the_distractor_cap():
+    for seed in range(50):
+        variant, tools = offered_tools(random.Random(seed), 1.0, 1.0, max_distractors=1)
+        assert variant == SEED_VARIANT and len(tools) == 2 and GET_WEATHER_TOOL in tools
+    counts = {len(offered_tools(random.Random(s), 0.0, 1.0)[1]) for s in range(50)}
+    assert counts == {2, 3}
+    variant, tools = offered_tools(random.Random(0), 0.0, 0.0)
+    assert tools == [variant.tool] and variant != SEED_VARIANT

@@ -1,5 +1,13 @@
 from twainlora.data.dedupe import MinHashParams
-from twainlora.sft.splitting import assign, groups, passage_of, remove_leaks, stratum, with_tools
+from twainlora.sft.splitting import (
+    ToolOffer,
+    assign,
+    groups,
+    passage_of,
+    remove_leaks,
+    stratum,
+    with_tools,
+)
 
 
 def rec(rid, template="humor", persona="neutral", provenance=(), text=None, case=None):
@@ -79,7 +87,8 @@ def test_with_tools_offers_tools_without_a_call():
             {"role": "assistant", "content": "Area Man Wins"},
         ],
     }
-    out = with_tools(record, random.Random(0))
+    offer = ToolOffer(seed_schema_share=0.5, distractor_share=0.3, max_distractors=1)
+    out = with_tools(record, random.Random(0), offer)
     assert out["id"].endswith("+tools") and out["tags"]["template"] == "tool_irrelevant"
     assert out["messages"] == record["messages"] and out["tools"]
     assert record_errors(out) == [] and "tools" not in record

@@ -10,6 +10,8 @@ from __future__ import annotations
 import random
 
 CONTROL_ORDER = ("PERSONA", "TONE", "DOMAIN")
+# The tone of a persona's own voice: what its synthetic turns are tagged and prompted with.
+PERSONA_TONE = {"twain": "humorous", "franklin": "aphoristic", "neutral": "wry"}
 
 
 def control_tokens(persona: str, tone: str, domain: str) -> str:

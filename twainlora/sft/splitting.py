@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from twainlora.core.seeded import UnionFind, components, seeded_hash
 from twainlora.data.dedupe import MinHashParams, duplicate_pairs
@@ -104,16 +105,23 @@ def remove_leaks(
                 moved += 1
 
 
-def with_tools(record: dict, rng) -> dict:
+@dataclass(frozen=True)
+class ToolOffer:
+    """The tools offered with a style example (twainlora.sft.episodes.offered_tools)."""
+
+    seed_schema_share: float
+    distractor_share: float
+    max_distractors: int
+
+
+def with_tools(record: dict, rng, offer: ToolOffer) -> dict:
     """A style example turned into an unrelated request with the weather tool on offer: the
     same answer, no call. Tool-calling data alone has only a few hundred such turns; this
     gives the model thousands of varied reasons not to call."""
-    from twainlora.sft.episodes import DISTRACTORS, SEED_VARIANT, varied_tool
+    from twainlora.sft.episodes import offered_tools
 
-    variant = SEED_VARIANT if rng.random() < 0.5 else varied_tool(rng)
-    tools = [variant.tool]
-    if rng.random() < 0.3:
-        tools += [{"type": "function", "function": d} for d in rng.sample(DISTRACTORS, 1)]
-        rng.shuffle(tools)
+    _, tools = offered_tools(
+        rng, offer.seed_schema_share, offer.distractor_share, offer.max_distractors
+    )
     tags = {**record["tags"], "template": "tool_irrelevant", "case": "irrelevant_style"}
     return {**record, "id": record["id"] + "+tools", "tools": tools, "tags": tags}

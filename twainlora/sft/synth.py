@@ -141,21 +141,12 @@ def bad_tool_episode(builder: EpisodeBuilder, index: int, seed: int) -> tuple[Ep
     """The call goes out; the tool answers JSON with the weather missing. The task is the
     answer: say so, invent nothing."""
     rng = random.Random(f"{seed}:badtool:{index}")
-    persona = rng.choices(
-        list(builder.params.persona_shares), weights=list(builder.params.persona_shares.values())
-    )[0]
-    today = builder.first_day + dt.timedelta(days=rng.randint(0, builder.reference_days))
-    variant, tools = builder.tools_for(rng)
-    episode = Episode(
-        [{"role": "system", "content": builder.system_prompt(rng, persona, today, "weather")}],
-        tools,
-        "bad_tool_output",
-        persona,
-    )
+    episode, variant, today = builder.start(rng, "bad_tool_output")
+    persona = episode.persona
     city = builder.pick_city(rng)
     loc = builder.mention(rng, city)
     phrase, day, _ = relative_date(rng, today)
-    episode.messages.append({"role": "user", "content": builder._request(rng, loc, phrase, False)})
+    episode.messages.append({"role": "user", "content": builder.request(rng, loc, phrase, False)})
     builder.call(episode, variant, loc, day, False, result=dict(rng.choice(MALFORMED_RESULTS)))
     prompt = (
         f"You called a weather tool for {loc} on {human_date(day)} and it returned unusable output: "
