@@ -29,6 +29,7 @@ from twainlora.core.sft import record_errors
 from twainlora.data.filters import load_lexicon
 from twainlora.sft import instruct
 from twainlora.sft.generators import EndpointGenerator
+from twainlora.sft.maxims import maxims
 
 log = logging.getLogger("instruct")
 
@@ -86,7 +87,7 @@ def main() -> int:
     for record in records:
         if record["source"] != "gutenberg" or record["tags"]["persona"] == "neutral":
             continue
-        for n, maxim in enumerate(instruct.maxims(record)):
+        for n, maxim in enumerate(maxims(record)):
             if maxim.lower() in seen:  # the same epigraph in two editions or chunk overlaps
                 continue
             if pair := instruct.aphorism_pair(record, maxim, n, p):

@@ -84,14 +84,14 @@ def render_example(record: dict, chars: int) -> str:
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     params = load_params("report", Params)
+    from twainlora.core.sft import dialogue_text
     from twainlora.core.tokens import TokenCounter
-    from twainlora.sft.splitting import conversation_text
 
     sft = [r for path in SFT for r in read_jsonl(path)]
     splits = {name: list(read_jsonl(path)) for name, path in SPLITS.items()}
     counter = TokenCounter(params.tokenizer)
     lengths = {
-        name: counter.count([conversation_text(r) for r in rows]) for name, rows in splits.items()
+        name: counter.count([dialogue_text(r) for r in rows]) for name, rows in splits.items()
     }
 
     # histograms: CSV for dvc plots, PNG for the card

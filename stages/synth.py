@@ -28,7 +28,7 @@ from twainlora.core.jsonl import read_jsonl, write_json, write_jsonl
 from twainlora.core.params import load_params
 from twainlora.core.records import read_records
 from twainlora.core.seeded import components
-from twainlora.core.sft import grounding_errors, record_errors
+from twainlora.core.sft import dialogue_text, grounding_errors, record_errors
 from twainlora.data.dedupe import MinHashParams, duplicate_pairs
 from twainlora.domain.weather import WeatherService
 from twainlora.sft import synth
@@ -38,7 +38,6 @@ from twainlora.sft.generators import (
     GenerationError,
     TemplateGenerator,
 )
-from twainlora.sft.splitting import conversation_text
 from twainlora.sft.synth_templates import TEMPLATES
 
 log = logging.getLogger("synth")
@@ -94,7 +93,7 @@ def dedupe_text(record: dict) -> str:
     """What makes two records the same: the answer, for a joke or a retelling (the training
     target); the whole conversation, for a tool episode (the same apology in a different
     situation still teaches something)."""
-    return conversation_text(record) if record.get("tools") else record["messages"][-1]["content"]
+    return dialogue_text(record) if record.get("tools") else record["messages"][-1]["content"]
 
 
 def main() -> int:

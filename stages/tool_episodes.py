@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import random
-import re
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -27,7 +26,13 @@ from twainlora.core.params import load_params
 from twainlora.core.records import read_records
 from twainlora.core.sft import grounding_errors, record_errors
 from twainlora.domain.weather import GET_WEATHER_TOOL, WeatherService
-from twainlora.sft.episodes import EpisodeBuilder, EpisodeParams, case_plan, to_record
+from twainlora.sft.episodes import (
+    EpisodeBuilder,
+    EpisodeParams,
+    case_plan,
+    jokes_and_maxims,
+    to_record,
+)
 
 log = logging.getLogger("tool_episodes")
 
@@ -35,8 +40,6 @@ TAGGED = Path("data/tagged/records.jsonl")
 OUT = Path("data/sft/tool_episodes.jsonl")
 REJECTS = Path("data/rejects/tool_episodes.jsonl")
 METRICS = Path("metrics/tool_episodes.json")
-# '"God helps them that help themselves," as Poor Richard says.' in The Way to Wealth.
-_MAXIM = re.compile(r'"([^"]{15,160}?)[,.!?]?"\s*,?\s*as Poor Richard (?:\w+ )?says', re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -44,20 +47,6 @@ class Params:
     cities: str  # SimpleMaps worldcities.csv, relative to the repository
     episodes: EpisodeParams
     max_jokes: int
-
-
-def jokes_and_maxims(records, max_jokes: int, seed: int):
-    jokes, maxims = [], []
-    for r in records:
-        if r["tags"]["tone"] == "satirical" and r["tags"]["device"] == "headline":
-            jokes.append((r["id"], r["text"]))
-        if r["tags"]["tone"] == "aphoristic":
-            maxims += [
-                (r["id"], f'"{m.group(1)[:1].upper()}{m.group(1)[1:]}," as Poor Richard says.')
-                for m in _MAXIM.finditer(r["text"])
-            ]
-    random.Random(seed).shuffle(jokes)
-    return jokes[:max_jokes], sorted(set(maxims))
 
 
 def main() -> int:

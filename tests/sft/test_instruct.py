@@ -9,13 +9,13 @@ from twainlora.sft.instruct import (
     InstructParams,
     aphorism_pair,
     humor_pair,
-    maxims,
     safety_pair,
     sketch_terms,
     style_pair,
     take,
     topic_of,
 )
+from twainlora.sft.maxims import maxims
 
 from conftest import shipped_params
 

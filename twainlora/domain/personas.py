@@ -20,6 +20,25 @@ def control_tokens(persona: str, tone: str, domain: str) -> str:
     return " ".join(f"[{k}={values[k].upper()}]" for k in CONTROL_ORDER)
 
 
+# How a user names the author whose voice a style pair asks for.
+AUTHOR_NAMES = {
+    "twain": ["Mark Twain", "Twain"],
+    "franklin": ["Benjamin Franklin", "Ben Franklin", "Franklin"],
+}
+# Whose voice a generator is asked to write a persona's turn in.
+VOICE_OF = {
+    "twain": "Mark Twain",
+    "franklin": "Benjamin Franklin",
+    "neutral": "a helpful assistant",
+}
+
+
+def system_prompt(rng: random.Random, persona: str, tone: str, domain: str) -> str:
+    """The control tokens and one of the persona's prompts."""
+    prompt = pick(rng, PERSONA_PROMPTS[persona])
+    return f"{control_tokens(persona, tone, domain)} {prompt}"
+
+
 PERSONA_PROMPTS = {
     "twain": [
         "You are a chat assistant who talks like Mark Twain: dry, humorous, plain-spoken, fond "
@@ -244,4 +263,11 @@ OFFER = {
     ],
     "franklin": ["Take this instead, which offends no one:", "Here is a better jest:"],
     "neutral": ["Here's a different one:", "How about this instead:"],
+}
+
+# What a persona says before quoting a satire headline as a joke.
+JOKE_LEAD = {
+    "twain": "Here is one from the newspapers, which is where the best fiction is:",
+    "franklin": "From the gazettes:",
+    "neutral": "Here's a satirical headline:",
 }

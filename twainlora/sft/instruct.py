@@ -23,17 +23,6 @@ from twainlora.core.seeded import seeded_order
 from twainlora.domain import personas
 from twainlora.sft.plainify import plainify, plainness_report
 
-AUTHOR_NAMES = {
-    "twain": ["Mark Twain", "Twain"],
-    "franklin": ["Benjamin Franklin", "Ben Franklin", "Franklin"],
-}
-
-_TWAIN_MAXIM = re.compile(
-    r"([^\n]{12,400}?)\s*[-\u2014]{1,2}\s*Pudd'nhead Wilson's (?:New )?Calendar\.?"
-)
-_FRANKLIN_MAXIM = re.compile(
-    r'"([^"]{15,160}?)[,.!?]?"\s*,?\s*as Poor Richard (?:\w+ )?says', re.IGNORECASE
-)
 _STOPWORDS = frozenset(
     "about after again against because before being below between could does doing during every "
     "first from have having here into just more most other over same should some such than that "
@@ -64,11 +53,6 @@ class InstructParams:
 
 def rng_for(seed: int, key: str) -> random.Random:
     return random.Random(f"{seed}:{key}")
-
-
-def system_prompt(rng: random.Random, persona: str, tone: str, domain: str) -> str:
-    prompt = personas.pick(rng, personas.PERSONA_PROMPTS[persona])
-    return f"{personas.control_tokens(persona, tone, domain)} {prompt}"
 
 
 def sft_record(
@@ -144,7 +128,7 @@ def style_pair(
 
     rng = rng_for(params.seed, "style:" + record["id"])
     persona = record["tags"]["persona"]
-    author = rng.choice(AUTHOR_NAMES[persona])
+    author = rng.choice(personas.AUTHOR_NAMES[persona])
     user = None
     if paraphraser is not None:
         try:
@@ -176,7 +160,7 @@ def style_pair(
             author=author, terms=", ".join(terms), opening=opening
         )
     tags = record["tags"]
-    system = system_prompt(rng, persona, tags["tone"], tags["domain"])
+    system = personas.system_prompt(rng, persona, tags["tone"], tags["domain"])
     pair = sft_record(
         f"instruct:style:{record['id']}",
         "style_imitation",
@@ -209,7 +193,7 @@ def humor_pair(record: dict, params: InstructParams, weather_words: frozenset[st
     else:
         user = rng.choice(params.phrasings["humor"])
     tags = record["tags"]
-    system = system_prompt(rng, "neutral", tags["tone"], tags["domain"])
+    system = personas.system_prompt(rng, "neutral", tags["tone"], tags["domain"])
     return sft_record(
         f"instruct:humor:{record['id']}",
         "humor",
@@ -219,20 +203,6 @@ def humor_pair(record: dict, params: InstructParams, weather_words: frozenset[st
         tags,
         [record["id"]],
     )
-
-
-def maxims(record: dict) -> list[str]:
-    """Real maxims in a passage: Pudd'nhead Wilson's Calendar epigraphs, Poor Richard's sayings."""
-    text = record["text"]
-    found = []
-    # The substring tests first: the patterns backtrack over every position of a passage.
-    if "Pudd'nhead Wilson's" in text:
-        found += [m.group(1).strip(" -\u2014") for m in _TWAIN_MAXIM.finditer(text)]
-    if "Poor Richard" in text:
-        found += [
-            f"{m.group(1)[:1].upper()}{m.group(1)[1:]}." for m in _FRANKLIN_MAXIM.finditer(text)
-        ]
-    return [m for m in found if 3 <= len(m.split()) <= 60]
 
 
 def aphorism_pair(record: dict, maxim: str, n: int, params: InstructParams) -> dict | None:
@@ -245,7 +215,7 @@ def aphorism_pair(record: dict, maxim: str, n: int, params: InstructParams) -> d
     if len(plain.split()) < 12:
         return None
     tags = {**record["tags"], "tone": "aphoristic"}
-    system = system_prompt(rng, tags["persona"], "aphoristic", tags["domain"])
+    system = personas.system_prompt(rng, tags["persona"], "aphoristic", tags["domain"])
     user = rng.choice(params.phrasings["aphorism"]).format(passage=plain)
     return sft_record(
         f"instruct:aphorism:{record['id']}:{n}",
@@ -265,9 +235,9 @@ def safety_pair(index: int, joke: tuple[str, str], params: InstructParams, perso
     decline = personas.pick(rng, personas.DECLINE[persona])
     joke_id, joke_text = joke
     assistant = f'{decline} {personas.pick(rng, personas.OFFER[persona])} "{joke_text}"'
-    tone = {"twain": "humorous", "franklin": "aphoristic", "neutral": "wry"}[persona]
+    tone = personas.PERSONA_TONE[persona]
     tags = {"persona": persona, "tone": tone, "domain": "general", "source": "reddit"}
-    system = system_prompt(rng, persona, tone, "general")
+    system = personas.system_prompt(rng, persona, tone, "general")
     return sft_record(
         f"instruct:safety:{index:05d}", "safety", system, user, assistant, tags, [joke_id]
     )

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from twainlora.core.seeded import UnionFind, components, seeded_hash
+from twainlora.core.sft import dialogue_text
 from twainlora.data.dedupe import MinHashParams, duplicate_pairs
 
 _CHUNK = re.compile(r"^(gutenberg:\d+:s\d+)c\d+$")
@@ -74,10 +75,6 @@ def assign(records: Sequence[dict], holdout: float, seed: int) -> list[bool]:
     return [decided[group[i]] for i in range(len(records))]
 
 
-def conversation_text(record: dict) -> str:
-    return "\n".join(m.get("content") or "" for m in record["messages"][1:])
-
-
 def remove_leaks(
     records: Sequence[dict], is_eval: list[bool], params: MinHashParams
 ) -> tuple[list[bool], int]:
@@ -85,7 +82,7 @@ def remove_leaks(
     until no duplicate cluster spans both sides); return the new flags and how many moved."""
     group = groups(records)
     dup_clusters = components(
-        len(records), duplicate_pairs([conversation_text(r) for r in records], params)
+        len(records), duplicate_pairs([dialogue_text(r) for r in records], params)
     )
     flags = list(is_eval)
     moved = 0

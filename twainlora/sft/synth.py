@@ -16,7 +16,7 @@ from twainlora.domain import personas
 from twainlora.domain.weather import WeatherService
 from twainlora.sft.episodes import MONTHS, Episode, EpisodeBuilder, human_date, relative_date
 from twainlora.sft.generators import Task
-from twainlora.sft.instruct import sft_record, system_prompt
+from twainlora.sft.instruct import sft_record
 
 SEASONS_NORTH = {
     12: "winter",
@@ -99,8 +99,9 @@ def weather_joke_record(index: int, task: Task, info: dict, text: str) -> dict:
     user = rng.choice(JOKE_REQUESTS).format(
         **{k: info[k] for k in ("city", "season", "cond", "month")}
     )
-    tags = {"persona": "twain", "tone": "humorous", "domain": "weather", **SYNTH_TAGS}
-    system = system_prompt(rng, "twain", "humorous", "weather")
+    tone = personas.PERSONA_TONE["twain"]
+    tags = {"persona": "twain", "tone": tone, "domain": "weather", **SYNTH_TAGS}
+    system = personas.system_prompt(rng, "twain", tone, "weather")
     record = sft_record(f"synth:joke:{index:05d}", "humor", system, user, text, tags, [])
     record["tags"].update(synthetic=True, case="weather_joke")
     return record
@@ -123,11 +124,12 @@ def style_transfer_task(headline: tuple[str, str], index: int, seed: int) -> tup
 def style_transfer_record(index: int, info: dict, text: str) -> dict:
     rng = info["rng"]
     user = rng.choice(RETELL_REQUESTS).format(headline=info["headline"])
-    tags = {"persona": "twain", "tone": "humorous", "domain": "general", **SYNTH_TAGS}
+    tone = personas.PERSONA_TONE["twain"]
+    tags = {"persona": "twain", "tone": tone, "domain": "general", **SYNTH_TAGS}
     record = sft_record(
         f"synth:retell:{index:05d}",
         "style_imitation",
-        system_prompt(rng, "twain", "humorous", "general"),
+        personas.system_prompt(rng, "twain", tone, "general"),
         user,
         text,
         tags,
@@ -151,7 +153,7 @@ def bad_tool_episode(builder: EpisodeBuilder, index: int, seed: int) -> tuple[Ep
     prompt = (
         f"You called a weather tool for {loc} on {human_date(day)} and it returned unusable output: "
         f"{episode.messages[-1]['content']}. In one or two sentences, in the voice of "
-        f"{ {'twain': 'Mark Twain', 'franklin': 'Benjamin Franklin', 'neutral': 'a helpful assistant'}[persona] }, "
+        f"{personas.VOICE_OF[persona]}, "
         "tell the user you could not get the weather, without inventing any."
     )
     return episode, Task(f"bad_tool_answer/{persona}", f"{index}", prompt, {"place": city.name})
@@ -165,9 +167,7 @@ def bad_tool_record(index: int, episode: Episode, text: str) -> dict:
         "tools": episode.tools,
         "tags": {
             "persona": episode.persona,
-            "tone": {"twain": "humorous", "franklin": "aphoristic", "neutral": "wry"}[
-                episode.persona
-            ],
+            "tone": personas.PERSONA_TONE[episode.persona],
             "domain": "weather",
             "template": "tool_api_error",
             "case": "bad_tool_output",

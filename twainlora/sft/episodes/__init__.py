@@ -15,7 +15,7 @@ rather than memorize one.
 """
 
 from twainlora.domain.weather import DATE_KEYS, LOCATION_KEYS
-from twainlora.sft.episodes.builder import Episode, EpisodeBuilder, to_record
+from twainlora.sft.episodes.builder import Episode, EpisodeBuilder, jokes_and_maxims, to_record
 from twainlora.sft.episodes.cases import CASES, TEMPLATE_OF_CASE, EpisodeParams, case_plan
 from twainlora.sft.episodes.dates import MONTHS, human_date, relative_date
 from twainlora.sft.episodes.tools import SEED_VARIANT, ToolVariant, offered_tools, varied_tool
@@ -33,6 +33,7 @@ __all__ = [
     "ToolVariant",
     "case_plan",
     "human_date",
+    "jokes_and_maxims",
     "offered_tools",
     "relative_date",
     "to_record",

@@ -30,6 +30,7 @@ from twainlora.sft.episodes.phrases import (
     UNKNOWN_PLACES,
 )
 from twainlora.sft.episodes.tools import ToolVariant, offered_tools
+from twainlora.sft.maxims import poor_richard_sayings
 
 
 @dataclass
@@ -89,10 +90,8 @@ class EpisodeBuilder:
         return self.cities[rng.randrange(len(self.cities))]
 
     def system_prompt(self, rng: random.Random, persona: str, today: dt.date, domain: str) -> str:
-        tokens = personas.control_tokens(persona, personas.PERSONA_TONE[persona], domain)
         parts = [
-            tokens,
-            personas.pick(rng, personas.PERSONA_PROMPTS[persona]),
+            personas.system_prompt(rng, persona, personas.PERSONA_TONE[persona], domain),
             personas.pick(rng, personas.TOOL_HINTS),
             rng.choice(
                 [
@@ -309,11 +308,7 @@ class EpisodeBuilder:
         if kind < 0.3 and self.jokes:
             rid, joke = self.jokes[rng.randrange(len(self.jokes))]
             episode.messages.append({"role": "user", "content": rng.choice(JOKE_REQUESTS)})
-            lead = {
-                "twain": "Here is one from the newspapers, which is where the best fiction is:",
-                "franklin": "From the gazettes:",
-                "neutral": "Here's a satirical headline:",
-            }[episode.persona]
+            lead = personas.JOKE_LEAD[episode.persona]
             episode.messages.append({"role": "assistant", "content": f'{lead} "{joke}"'})
             episode.provenance.append(rid)
         elif kind < 0.45 and self.maxims:
@@ -357,6 +352,25 @@ class EpisodeBuilder:
         "irrelevant": _irrelevant,
         "follow_up": _follow_up,
     }
+
+
+def jokes_and_maxims(
+    records, max_jokes: int, seed: int
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(id, text) of up to max_jokes satire headlines, in a seeded order, and of every Poor
+    Richard saying in an aphoristic record, as the answers to "tell me a joke" and "a bit of
+    wisdom"."""
+    jokes, maxims = [], []
+    for r in records:
+        if r["tags"]["tone"] == "satirical" and r["tags"]["device"] == "headline":
+            jokes.append((r["id"], r["text"]))
+        if r["tags"]["tone"] == "aphoristic":
+            maxims += [
+                (r["id"], f'"{saying}," as Poor Richard says.')
+                for saying in poor_richard_sayings(r["text"])
+            ]
+    random.Random(seed).shuffle(jokes)
+    return jokes[:max_jokes], sorted(set(maxims))
 
 
 def to_record(index: int, episode: Episode) -> dict:
