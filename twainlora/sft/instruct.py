@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import random
 import re
+from collections import Counter
 from dataclasses import dataclass
 
-from twainlora.core.seeded import seeded_order
+from twainlora.core.records import reject
+from twainlora.core.seeded import allot, seeded_order
 from twainlora.domain import personas
+from twainlora.sft.maxims import maxims
 from twainlora.sft.plainify import plainify, plainness_report
 
 _STOPWORDS = frozenset(
@@ -40,7 +43,9 @@ class InstructParams:
     humor_subreddit_shares: dict[str, float]  # TheOnion vs nottheonion among humor pairs
     safety_persona_shares: dict[str, float]
     sketch_share: float  # style pairs whose user side is a sketch even where a paraphrase would do
-    # "plainify" (offline) or "endpoint": paraphrases from the synth stage's generator config.
+    # "plainify" (offline) or "endpoint": paraphrases by the model in the instruct section's
+    # own `endpoint`, cached under its cache_dir; a failed or too close one falls back to the
+    # offline paths.
     neutral_side: str
     max_paraphrase_jaccard: float  # an endpoint paraphrase closer than this is not used
     min_changed_share: float  # a paraphrase must change at least this share of the words
@@ -49,6 +54,10 @@ class InstructParams:
     aphorism_context_words: int
     phrasings: dict[str, list[str]]
     unsafe_groups: list[str]
+
+    def __post_init__(self):
+        if self.neutral_side not in ("plainify", "endpoint"):
+            raise ValueError("neutral_side must be 'plainify' or 'endpoint'")
 
 
 def rng_for(seed: int, key: str) -> random.Random:
@@ -136,7 +145,7 @@ def style_pair(
                 Task("paraphrase", record["id"], PARAPHRASE_PROMPT.format(passage=record["text"]))
             )
         except GenerationError:
-            plain = ""  # the offline paths below still make a pair; the stage counts these
+            plain = ""  # the offline paths below still make a pair; no metric counts these
         if (
             plain
             and plainness_report(record["text"], plain)["word_jaccard"]
@@ -247,3 +256,111 @@ def take(records: list[dict], n: int, seed: int, salt: str) -> list[dict]:
     """A seeded sample of n records that does not depend on their order."""
     chosen = seeded_order(records, seed, key=lambda r: f"{salt}:{r['id']}")[:n]
     return sorted(chosen, key=lambda r: r["id"])
+
+
+def style_pairs(
+    records: list[dict], params: InstructParams, paraphraser=None
+) -> tuple[list[dict], list[dict]]:
+    """Style pairs from a seeded sample of Twain and Franklin passages (style_persona_shares
+    of targets["style_imitation"]), and a reject for each passage that could not be one."""
+    from tqdm import tqdm
+
+    counts = allot(params.targets["style_imitation"], params.style_persona_shares)
+    chosen = []
+    for persona, n in counts.items():
+        pool = [
+            r for r in records if r["source"] == "gutenberg" and r["tags"]["persona"] == persona
+        ]
+        chosen += take(pool, n, params.seed, "style")
+    terms = sketch_terms([r["text"] for r in chosen], params.sketch_terms)
+    pairs, rejects = [], []
+    for record, record_terms in tqdm(list(zip(chosen, terms, strict=True)), desc="instruct: style"):
+        pair, reason = style_pair(record, params, record_terms, paraphraser)
+        if pair is None:
+            rejects.append(reject(record, "instruct", "no_neutral_side", reason))
+        else:
+            pairs.append(pair)
+    return pairs, rejects
+
+
+def humor_pairs(
+    records: list[dict], params: InstructParams, weather_words: frozenset[str]
+) -> list[dict]:
+    """Real headlines, humor_subreddit_shares of targets["humor"]."""
+    pairs = []
+    for subreddit, n in allot(params.targets["humor"], params.humor_subreddit_shares).items():
+        pool = [r for r in records if r["meta"].get("subreddit") == subreddit]
+        pairs += [humor_pair(r, params, weather_words) for r in take(pool, n, params.seed, "humor")]
+    return pairs
+
+
+def aphorism_pairs(records: list[dict], params: InstructParams) -> list[dict]:
+    """Real maxims with the passage around them, each maxim once, the first
+    targets["aphorism"] by id."""
+    seen, pairs = set(), []
+    for record in records:
+        if record["source"] != "gutenberg" or record["tags"]["persona"] == "neutral":
+            continue
+        for n, maxim in enumerate(maxims(record)):
+            if maxim.lower() in seen:  # the same epigraph in two editions or chunk overlaps
+                continue
+            if pair := aphorism_pair(record, maxim, n, params):
+                seen.add(maxim.lower())
+                pairs.append(pair)
+    return sorted(pairs, key=lambda r: r["id"])[: params.targets["aphorism"]]
+
+
+def safety_pairs(records: list[dict], params: InstructParams) -> list[dict]:
+    """A decline and a harmless satire headline instead, for a seeded sample of the
+    headlines, the personas in safety_persona_shares."""
+    jokes = [(r["id"], r["text"]) for r in records if r["tags"]["tone"] == "satirical"]
+    jokes = [
+        (j["id"], j["text"])
+        for j in take(
+            [{"id": i, "text": t} for i, t in jokes],
+            params.targets["safety"],
+            params.seed,
+            "safety",
+        )
+    ]
+    voices = [
+        k for k, n in allot(len(jokes), params.safety_persona_shares).items() for _ in range(n)
+    ]
+    return [
+        safety_pair(i, joke, params, persona)
+        for i, (joke, persona) in enumerate(zip(jokes, voices, strict=True))
+    ]
+
+
+def template_mix(
+    records: list[dict], params: InstructParams, weather_words: frozenset[str], paraphraser=None
+) -> tuple[list[dict], list[dict]]:
+    """(pairs, rejects): the four templates in this order, each up to its target."""
+    pairs, rejects = style_pairs(records, params, paraphraser)
+    pairs += humor_pairs(records, params, weather_words)
+    pairs += aphorism_pairs(records, params)
+    pairs += safety_pairs(records, params)
+    return pairs, rejects
+
+
+def mix_metrics(pairs: list[dict], rejects: list[dict], params: InstructParams) -> dict:
+    """Pairs per template, persona, tone and domain; the shortfall against each target."""
+    by_template = Counter(r["tags"]["template"] for r in pairs)
+    return {
+        "pairs": len(pairs),
+        "templates": dict(sorted(by_template.items())),
+        "shortfall": {
+            t: params.targets[t] - by_template.get(t, 0)
+            for t in sorted(params.targets)
+            if by_template.get(t, 0) < params.targets[t]
+        },
+        "template_persona": dict(
+            sorted(
+                Counter(f"{r['tags']['template']}/{r['tags']['persona']}" for r in pairs).items()
+            )
+        ),
+        "tones": dict(sorted(Counter(r["tags"]["tone"] for r in pairs).items())),
+        "domains": dict(sorted(Counter(r["tags"]["domain"] for r in pairs).items())),
+        "rejected": dict(Counter(r["reason"] for r in rejects)),
+        "neutral_side": params.neutral_side,
+    }

@@ -11,8 +11,9 @@ group, to train.
 
 from __future__ import annotations
 
+import random
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -122,3 +123,63 @@ def with_tools(record: dict, rng, offer: ToolOffer) -> dict:
     )
     tags = {**record["tags"], "template": "tool_irrelevant", "case": "irrelevant_style"}
     return {**record, "id": record["id"] + "+tools", "tools": tools, "tags": tags}
+
+
+@dataclass(frozen=True)
+class SplitParams:
+    holdout: float
+    seed: int
+    # Style examples mixed into train_tool per tool episode, so the style_tool run keeps the
+    # voice while it learns the tool.
+    tool_style_mix: float
+    mix_with_tools: float  # share of that style mix that offers the tools anyway (no call)
+    eval_irrelevant_from_style: int  # eval_style examples offered to eval_tool with tools
+    offered_tools: ToolOffer  # the tools those style examples are offered
+    leakage: MinHashParams
+
+    def __post_init__(self):
+        if not 0.0 < self.holdout < 0.5:
+            raise ValueError("holdout must be within (0, 0.5)")
+
+
+def split_files(records: Sequence[dict], is_eval: list[bool]) -> dict[str, list[dict]]:
+    """train/eval x style/tool (a tool template is one starting with "tool_")."""
+    files = {"train_style": [], "eval_style": [], "train_tool": [], "eval_tool": []}
+    for record, ev in zip(records, is_eval, strict=True):
+        tool = record["tags"]["template"].startswith("tool_")
+        files[("eval_" if ev else "train_") + ("tool" if tool else "style")].append(record)
+    return files
+
+
+def mix_style_into_tool(files: dict[str, list[dict]], params: SplitParams) -> tuple[int, int]:
+    """Add to train_tool a seeded, template-proportional slice of train_style, part of it with
+    the tools on offer (an unrelated request: answer, do not call), and the same to eval_tool
+    from eval_style, so "no call" is measured on held-out variety. Returns how many of each."""
+    rng = random.Random(params.seed)
+    n_mix = min(len(files["train_style"]), round(params.tool_style_mix * len(files["train_tool"])))
+    mix = rng.sample(files["train_style"], n_mix)
+    mix = [
+        with_tools(r, random.Random(f"{params.seed}:{r['id']}"), params.offered_tools)
+        if rng.random() < params.mix_with_tools
+        else r
+        for r in mix
+    ]
+    files["train_tool"] = sorted(files["train_tool"] + mix, key=lambda r: r["id"])
+    n_eval = min(len(files["eval_style"]), params.eval_irrelevant_from_style)
+    eval_extra = [
+        with_tools(r, random.Random(f"{params.seed}:{r['id']}"), params.offered_tools)
+        for r in rng.sample(files["eval_style"], n_eval)
+    ]
+    files["eval_tool"] = sorted(files["eval_tool"] + eval_extra, key=lambda r: r["id"])
+    return n_mix, n_eval
+
+
+def split_metrics(files: dict[str, list[dict]]) -> dict:
+    """Records per file and category."""
+    return {
+        name: {
+            "records": len(rows),
+            "by_category": dict(sorted(Counter(stratum(r).split("/")[0] for r in rows).items())),
+        }
+        for name, rows in files.items()
+    }

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from twainlora.domain import personas
 from twainlora.domain.weather import City, WeatherService
-from twainlora.sft.episodes.cases import TEMPLATE_OF_CASE, EpisodeParams
+from twainlora.sft.episodes.cases import EpisodeParams
 from twainlora.sft.episodes.dates import WEEKDAYS, explicit_date_phrase, human_date, relative_date
 from twainlora.sft.episodes.phrases import (
     API_FAILURES,
@@ -30,7 +30,6 @@ from twainlora.sft.episodes.phrases import (
     UNKNOWN_PLACES,
 )
 from twainlora.sft.episodes.tools import ToolVariant, offered_tools
-from twainlora.sft.maxims import poor_richard_sayings
 
 
 @dataclass
@@ -351,41 +350,4 @@ class EpisodeBuilder:
         "unknown_location": _unknown_location,
         "irrelevant": _irrelevant,
         "follow_up": _follow_up,
-    }
-
-
-def jokes_and_maxims(
-    records, max_jokes: int, seed: int
-) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(id, text) of up to max_jokes satire headlines, in a seeded order, and of every Poor
-    Richard saying in an aphoristic record, as the answers to "tell me a joke" and "a bit of
-    wisdom"."""
-    jokes, maxims = [], []
-    for r in records:
-        if r["tags"]["tone"] == "satirical" and r["tags"]["device"] == "headline":
-            jokes.append((r["id"], r["text"]))
-        if r["tags"]["tone"] == "aphoristic":
-            maxims += [
-                (r["id"], f'"{saying}," as Poor Richard says.')
-                for saying in poor_richard_sayings(r["text"])
-            ]
-    random.Random(seed).shuffle(jokes)
-    return jokes[:max_jokes], sorted(set(maxims))
-
-
-def to_record(index: int, episode: Episode) -> dict:
-    return {
-        "id": f"tool:{index:05d}",
-        "messages": episode.messages,
-        "tools": episode.tools,
-        "tags": {
-            "persona": episode.persona,
-            "tone": personas.PERSONA_TONE[episode.persona],
-            "domain": "general" if episode.case == "irrelevant" else "weather",
-            "source": "synthetic",
-            "template": TEMPLATE_OF_CASE[episode.case],
-            "synthetic": True,
-            "case": episode.case,
-        },
-        "provenance": episode.provenance,
     }
