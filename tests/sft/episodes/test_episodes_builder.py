@@ -1,0 +1,83 @@
+"""twainlora.sft.episodes.builder: every case builds a valid, grounded conversation."""
+
+import json
+import random
+
+import pytest
+
+from twainlora.core.params import from_dict
+from twainlora.core.sft import grounding_errors, record_errors
+from twainlora.domain.weather import WeatherService
+from twainlora.sft.episodes import CASES, EpisodeBuilder, EpisodeParams, to_record
+
+from conftest import FIXTURES, shipped_params
+
+SERVICE = WeatherService.from_csv(FIXTURES / "mirror/geo/cities.csv")
+
+
+def params(**overrides):
+    base = {
+        **shipped_params()["tool_episodes"]["episodes"],
+        "min_city_population": 10_000,
+        **overrides,
+    }
+    return from_dict(EpisodeParams, base, "episodes")
+
+
+@pytest.fixture(scope="module")
+def builder():
+    return EpisodeBuilder(
+        SERVICE,
+        params(),
+        jokes=[("reddit:x:000001", "Area Man Blames Weather For Everything")],
+        maxims=[
+            ("gutenberg:43855:s0000c000", '"Lost time is never found again," as Poor Richard says.')
+        ],
+    )
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_case_validates_and_is_grounded(builder, case):
+    for seed in range(25):
+        record = to_record(seed, builder.build(seed, case, random.Random(seed)))
+        assert record_errors(record) == [] and grounding_errors(record) == [], record
+        assert record["messages"][0]["content"].startswith("[PERSONA=")
+        calls = [c for m in record["messages"] for c in m.get("tool_calls") or []]
+        if case == "irrelevant":
+            assert calls == [] and record["tags"]["domain"] == "general"
+        if case in ("success", "relative_date", "absent_date", "api_error", "unknown_location"):
+            assert len(calls) == 1
+        if case == "follow_up":
+            assert len(calls) == 2
+        if case == "missing_location":
+            assert record["messages"][2]["role"] == "assistant" and not record["messages"][2].get(
+                "tool_calls"
+            )
+        if case in ("api_error", "unknown_location"):
+            assert "error" in json.loads(record["messages"][-2]["content"])
+
+
+def test_the_called_arguments_resolve_to_the_answer_city(builder):
+    for seed in range(40):
+        record = to_record(seed, builder.build(seed, "success", random.Random(seed)))
+        call = record["messages"][2]["tool_calls"][0]["function"]
+        tool = next(t["function"] for t in record["tools"] if t["function"]["name"] == call["name"])
+        location_key = next(
+            k for k in tool["parameters"]["properties"] if k in ("location", "city", "place")
+        )
+        args = json.loads(call["arguments"])
+        result = json.loads(record["messages"][3]["content"])
+        assert SERVICE.resolve(args[location_key]).label == result["location"]
+
+
+def test_every_case_has_its_method():
+    assert list(EpisodeBuilder.CASE_METHODS) == list(CASES)
+
+
+def test_start_draws_the_frame_and_request_asks_for_the_weather(builder):
+    episode, variant, today = builder.start(random.Random(3), "bad_tool_output")
+    assert [m["role"] for m in episode.messages] == ["system"]
+    assert episode.case == "bad_tool_output" and variant.tool in episode.tools
+    assert "[DOMAIN=WEATHER]" in episode.messages[0]["content"]
+    text = builder.request(random.Random(0), "Hannibal", "tomorrow", fahrenheit=True)
+    assert "Hannibal" in text and "tomorrow" in text and "Fahrenheit" in text
