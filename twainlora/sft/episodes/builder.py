@@ -45,6 +45,9 @@ class Episode:
 
 
 class EpisodeBuilder:
+    """Episodes over the service's cities: `build` draws the frame (`start`), then the case's
+    method adds the turns, every draw from the one generator it is given."""
+
     def __init__(
         self,
         service: WeatherService,
@@ -209,7 +212,6 @@ class EpisodeBuilder:
         return episode
 
     # One method per case; each appends the user, assistant and tool turns after the system prompt.
-
     def _success(self, episode, rng, variant, today, relative=False):
         city = self.pick_city(rng)
         loc = self.mention(rng, city)
@@ -341,6 +343,7 @@ class EpisodeBuilder:
             }
         )
 
+    # What `build` runs for each case (cases.CASES; a test checks that both agree).
     CASE_METHODS = {
         "success": _success,
         "relative_date": _relative_date,
