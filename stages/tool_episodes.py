@@ -13,21 +13,21 @@ weather service, and data/tagged/records.jsonl for the jokes (satire headlines) 
 from __future__ import annotations
 
 import logging
-import random
-import re
 import sys
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-
-from tqdm import tqdm
 
 from twainlora.core.jsonl import write_json, write_jsonl
 from twainlora.core.params import load_params
 from twainlora.core.records import read_records
-from twainlora.core.sft import grounding_errors, record_errors
-from twainlora.domain.weather import GET_WEATHER_TOOL, WeatherService
-from twainlora.sft.episodes import EpisodeBuilder, EpisodeParams, case_plan, to_record
+from twainlora.domain.weather import WeatherService
+from twainlora.sft.episodes import (
+    EpisodeBuilder,
+    EpisodeParams,
+    build_records,
+    episode_metrics,
+    jokes_and_maxims,
+)
 
 log = logging.getLogger("tool_episodes")
 
@@ -35,8 +35,6 @@ TAGGED = Path("data/tagged/records.jsonl")
 OUT = Path("data/sft/tool_episodes.jsonl")
 REJECTS = Path("data/rejects/tool_episodes.jsonl")
 METRICS = Path("metrics/tool_episodes.json")
-# '"God helps them that help themselves," as Poor Richard says.' in The Way to Wealth.
-_MAXIM = re.compile(r'"([^"]{15,160}?)[,.!?]?"\s*,?\s*as Poor Richard (?:\w+ )?says', re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -44,20 +42,6 @@ class Params:
     cities: str  # SimpleMaps worldcities.csv, relative to the repository
     episodes: EpisodeParams
     max_jokes: int
-
-
-def jokes_and_maxims(records, max_jokes: int, seed: int):
-    jokes, maxims = [], []
-    for r in records:
-        if r["tags"]["tone"] == "satirical" and r["tags"]["device"] == "headline":
-            jokes.append((r["id"], r["text"]))
-        if r["tags"]["tone"] == "aphoristic":
-            maxims += [
-                (r["id"], f'"{m.group(1)[:1].upper()}{m.group(1)[1:]}," as Poor Richard says.')
-                for m in _MAXIM.finditer(r["text"])
-            ]
-    random.Random(seed).shuffle(jokes)
-    return jokes[:max_jokes], sorted(set(maxims))
 
 
 def main() -> int:
@@ -68,42 +52,8 @@ def main() -> int:
         read_records(TAGGED, require_tags=True), params.max_jokes, params.episodes.seed
     )
     builder = EpisodeBuilder(service, params.episodes, jokes=jokes, maxims=maxims)
-    records, rejects = [], []
-    for i, case in enumerate(tqdm(case_plan(params.episodes), desc="tool_episodes", unit="ep")):
-        # One generator per episode, seeded by (seed, index): an episode does not change when
-        # the count or the shares of the others do.
-        record = to_record(i, builder.build(i, case, random.Random(f"{params.episodes.seed}:{i}")))
-        errors = record_errors(record) or grounding_errors(record)
-        if errors:
-            rejects.append(
-                {
-                    "stage": "tool_episodes",
-                    "id": record["id"],
-                    "reason": "invalid",
-                    "detail": errors,
-                    "record": record,
-                }
-            )
-        else:
-            records.append(record)
-    cases = Counter(r["tags"]["case"] for r in records)
-    metrics = {
-        "episodes": len(records),
-        "rejected": len(rejects),
-        "jokes": len(jokes),
-        "maxims": len(maxims),
-        "cases": {
-            c: {"n": n, "share": round(n / len(records), 4)} for c, n in sorted(cases.items())
-        },
-        "templates": dict(sorted(Counter(r["tags"]["template"] for r in records).items())),
-        "personas": dict(sorted(Counter(r["tags"]["persona"] for r in records).items())),
-        "seed_schema": sum(
-            r["tools"][0] == GET_WEATHER_TOOL or GET_WEATHER_TOOL in r["tools"] for r in records
-        ),
-        "with_distractors": sum(len(r["tools"]) > 1 for r in records),
-        "tool_calls": sum(len(m.get("tool_calls") or []) for r in records for m in r["messages"]),
-        "mean_messages": round(sum(len(r["messages"]) for r in records) / len(records), 2),
-    }
+    records, rejects = build_records(builder, params.episodes)
+    metrics = episode_metrics(records, rejects, jokes, maxims)
     write_jsonl(OUT, records)
     write_jsonl(REJECTS, rejects)
     write_json(METRICS, metrics)

@@ -1,6 +1,12 @@
 import pytest
 
-from twainlora.data.chunking import ChunkParams, Unit, chunk_units, split_long, split_sentences
+from twainlora.data.chunking import (
+    ChunkParams,
+    Unit,
+    chunk_units,
+    split_before_capitals,
+    split_long,
+)
 
 
 def units(sizes):
@@ -39,7 +45,12 @@ def test_a_unit_over_the_limit_is_its_own_chunk():
 def test_split_long_cuts_at_sentence_boundaries():
     text = 'He came. "Why?" she asked. It was late! The end.'
     # A quote followed by its lower-case attribution is one sentence.
-    assert split_sentences(text) == ["He came.", '"Why?" she asked.', "It was late!", "The end."]
+    assert split_before_capitals(text) == [
+        "He came.",
+        '"Why?" she asked.',
+        "It was late!",
+        "The end.",
+    ]
     count = lambda xs: [len(x.split()) for x in xs]  # noqa: E731
     parts = split_long(Unit(text, 10, "p"), 5, count)
     assert [p.text for p in parts] == ['He came. "Why?" she asked.', "It was late! The end."]

@@ -9,17 +9,21 @@ from twainlora.sft.instruct import (
     InstructParams,
     aphorism_pair,
     humor_pair,
-    maxims,
     safety_pair,
     sketch_terms,
     style_pair,
     take,
     topic_of,
 )
+from twainlora.sft.maxims import maxims
 
 from conftest import shipped_params
 
-P = from_dict(InstructParams, shipped_params()["instruct"]["instruct"], "instruct")
+# The stage's section less the paraphraser's endpoint, which the stage keeps for itself.
+SHIPPED = {
+    k: v for k, v in shipped_params()["instruct"].items() if k not in ("endpoint", "cache_dir")
+}
+P = from_dict(InstructParams, SHIPPED, "instruct")
 TAGS = {
     "persona": "twain",
     "tone": "humorous",
@@ -48,9 +52,7 @@ def book(text, rid="gutenberg:76:s0001c000", **tags):
 
 
 def test_dialect_passage_gets_a_paraphrase_never_the_passage():
-    params = from_dict(
-        InstructParams, {**shipped_params()["instruct"]["instruct"], "sketch_share": 0.0}, "i"
-    )
+    params = from_dict(InstructParams, {**SHIPPED, "sketch_share": 0.0}, "i")
     pair, reason = style_pair(book(JIM), params, ["bank", "dollar", "year"])
     user, assistant = pair["messages"][1]["content"], pair["messages"][2]["content"]
     assert assistant == JIM and JIM not in user

@@ -12,7 +12,7 @@ from twainlora.sft.plainify import (
     plainify,
     plainness_report,
     shorten,
-    split_sentences,
+    split_keeping_titles,
 )
 
 from conftest import SHARED_CORPORA
@@ -138,7 +138,7 @@ def test_max_words_keeps_whole_leading_sentences():
     )
     assert plainify('"One two, three four."', max_words=2) == '"One two."'
     assert plainify('"Yes. You know him? He said so."', max_words=4) == '"Yes. You know him?"'
-    assert split_sentences("Mr. Wilks said so. W. and T. Darton sold it. Says I.") == [
+    assert split_keeping_titles("Mr. Wilks said so. W. and T. Darton sold it. Says I.") == [
         "Mr. Wilks said so.",
         "W. and T. Darton sold it.",
         "Says I.",

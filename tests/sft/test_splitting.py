@@ -1,5 +1,17 @@
 from twainlora.data.dedupe import MinHashParams
-from twainlora.sft.splitting import assign, groups, passage_of, remove_leaks, stratum, with_tools
+from twainlora.sft.splitting import (
+    SplitParams,
+    ToolOffer,
+    assign,
+    groups,
+    mix_style_into_tool,
+    passage_of,
+    remove_leaks,
+    split_files,
+    split_metrics,
+    stratum,
+    with_tools,
+)
 
 
 def rec(rid, template="humor", persona="neutral", provenance=(), text=None, case=None):
@@ -79,7 +91,39 @@ def test_with_tools_offers_tools_without_a_call():
             {"role": "assistant", "content": "Area Man Wins"},
         ],
     }
-    out = with_tools(record, random.Random(0))
+    offer = ToolOffer(seed_schema_share=0.5, distractor_share=0.3, max_distractors=1)
+    out = with_tools(record, random.Random(0), offer)
     assert out["id"].endswith("+tools") and out["tags"]["template"] == "tool_irrelevant"
     assert out["messages"] == record["messages"] and out["tools"]
     assert record_errors(out) == [] and "tools" not in record
+
+
+def test_style_mix_goes_into_the_tool_files_part_with_tools():
+    records = [rec(f"s{i:02d}") for i in range(40)] + [
+        rec(f"t{i:02d}", template="tool_success", case="success") for i in range(20)
+    ]
+    is_eval = [i % 10 == 0 for i in range(len(records))]
+    files = split_files(records, is_eval)
+    assert [len(files[n]) for n in ("train_style", "eval_style", "train_tool", "eval_tool")] == [
+        36,
+        4,
+        18,
+        2,
+    ]
+    params = SplitParams(
+        holdout=0.1,
+        seed=0,
+        tool_style_mix=0.5,
+        mix_with_tools=0.5,
+        eval_irrelevant_from_style=3,
+        offered_tools=ToolOffer(0.5, 0.3, 1),
+        leakage=MinHashParams(),
+    )
+    n_mix, n_eval = mix_style_into_tool(files, params)
+    assert (n_mix, n_eval) == (9, 3)
+    assert len(files["train_tool"]) == 18 + 9 and len(files["eval_tool"]) == 2 + 3
+    with_tools_ids = [r["id"] for r in files["eval_tool"] if r["id"].endswith("+tools")]
+    assert len(with_tools_ids) == 3
+    assert [r["id"] for r in files["train_tool"]] == sorted(r["id"] for r in files["train_tool"])
+    metrics = split_metrics(files)
+    assert metrics["eval_tool"]["by_category"]["irrelevant_style"] == 3

@@ -14,6 +14,11 @@ DVC = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
 METRICS_FILE = {"evaluate": "metrics/eval.json"}
 
 
+def _holds_code(path) -> bool:
+    body = ast.parse(path.read_text()).body
+    return any(not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)) for n in body)
+
+
 def twainlora_imports(path, seen=None):
     """twainlora modules a file imports, transitively, as repo-relative paths."""
     seen = set() if seen is None else seen
@@ -25,8 +30,12 @@ def twainlora_imports(path, seen=None):
             names = [a.name for a in node.names if a.name.startswith("twainlora")]
         for name in names:
             module = ROOT / (name.replace(".", "/") + ".py")
+            if not module.exists():  # a package: its __init__ counts where it holds code
+                module = ROOT / name.replace(".", "/") / "__init__.py"
+                if module.exists() and not _holds_code(module):
+                    continue
             rel = module.relative_to(ROOT).as_posix()
-            if module.exists() and rel not in seen and module.name != "__init__.py":
+            if module.exists() and rel not in seen:
                 seen.add(rel)
                 twainlora_imports(module, seen)
     return seen

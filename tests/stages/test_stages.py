@@ -101,10 +101,7 @@ def fixture_params(workdir: Path, url: str) -> None:
         tag=tag,
         instruct={
             **params["instruct"],
-            "instruct": {
-                **params["instruct"]["instruct"],
-                "targets": {"style_imitation": 4, "humor": 4, "aphorism": 2, "safety": 2},
-            },
+            "targets": {"style_imitation": 4, "humor": 4, "aphorism": 2, "safety": 2},
         },
         split={**params["split"], "holdout": 0.4},
         synth={

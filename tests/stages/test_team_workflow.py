@@ -148,7 +148,7 @@ def smoke_params(repo: Path) -> None:
     )
     params["tag"]["spot_sample_size"] = 5
     params["tag"]["tone_classifier"]["epoch"] = 5
-    params["instruct"]["instruct"]["targets"] = {
+    params["instruct"]["targets"] = {
         "style_imitation": 4,
         "humor": 4,
         "aphorism": 2,

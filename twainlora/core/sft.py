@@ -132,6 +132,13 @@ SFT_RECORD_SCHEMA = {
 }
 
 
+def dialogue_text(record: dict) -> str:
+    """The turns after the system prompt, one content per line (a tool call's turn is empty):
+    what near-duplicate tests and token-length statistics look at. The system prompt is left
+    out because it repeats across records by design."""
+    return "\n".join(m.get("content") or "" for m in record["messages"][1:])
+
+
 def schema_errors(record: dict) -> list[str]:
     return schema_error_strings(SFT_RECORD_SCHEMA, record)
 

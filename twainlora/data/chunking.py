@@ -33,14 +33,18 @@ class Unit:
     parent: str  # id of the record it came from
 
 
-def split_sentences(text: str) -> list[str]:
+def split_before_capitals(text: str) -> list[str]:
+    """Pieces of a paragraph cut after . ! ? where the next sentence opens with a capital or a
+    digit. Not twainlora.sft.plainify.split_keeping_titles: this one also cuts after "Mr." and
+    drops closing quotes at a cut (the chunks of the shipped data were cut this way, so a
+    change here changes them); that one keeps whole sentences to show a user."""
     return [s for s in _SENTENCE_END.split(text) if s.strip()]
 
 
 def split_long(unit: Unit, max_tokens: int, count: Callable[[list[str]], list[int]]) -> list[Unit]:
     """A unit over `max_tokens` as runs of whole sentences, each within the limit where a
     single sentence allows it (one longer sentence stays whole)."""
-    sentences = split_sentences(unit.text)
+    sentences = split_before_capitals(unit.text)
     lengths = count(sentences)
     out, run, run_tokens = [], [], 0
     for sentence, n in zip(sentences, lengths, strict=True):

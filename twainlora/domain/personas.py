@@ -10,12 +10,33 @@ from __future__ import annotations
 import random
 
 CONTROL_ORDER = ("PERSONA", "TONE", "DOMAIN")
+# The tone of a persona's own voice: what its synthetic turns are tagged and prompted with.
+PERSONA_TONE = {"twain": "humorous", "franklin": "aphoristic", "neutral": "wry"}
 
 
 def control_tokens(persona: str, tone: str, domain: str) -> str:
     """'[PERSONA=TWAIN] [TONE=HUMOROUS] [DOMAIN=WEATHER]', always in this order (DESIGN.md)."""
     values = dict(zip(CONTROL_ORDER, (persona, tone, domain), strict=True))
     return " ".join(f"[{k}={values[k].upper()}]" for k in CONTROL_ORDER)
+
+
+# How a user names the author whose voice a style pair asks for.
+AUTHOR_NAMES = {
+    "twain": ["Mark Twain", "Twain"],
+    "franklin": ["Benjamin Franklin", "Ben Franklin", "Franklin"],
+}
+# Whose voice a generator is asked to write a persona's turn in.
+VOICE_OF = {
+    "twain": "Mark Twain",
+    "franklin": "Benjamin Franklin",
+    "neutral": "a helpful assistant",
+}
+
+
+def system_prompt(rng: random.Random, persona: str, tone: str, domain: str) -> str:
+    """The control tokens and one of the persona's prompts."""
+    prompt = pick(rng, PERSONA_PROMPTS[persona])
+    return f"{control_tokens(persona, tone, domain)} {prompt}"
 
 
 PERSONA_PROMPTS = {
@@ -242,4 +263,11 @@ OFFER = {
     ],
     "franklin": ["Take this instead, which offends no one:", "Here is a better jest:"],
     "neutral": ["Here's a different one:", "How about this instead:"],
+}
+
+# What a persona says before quoting a satire headline as a joke.
+JOKE_LEAD = {
+    "twain": "Here is one from the newspapers, which is where the best fiction is:",
+    "franklin": "From the gazettes:",
+    "neutral": "Here's a satirical headline:",
 }

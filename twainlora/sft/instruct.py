@@ -17,23 +17,15 @@ from __future__ import annotations
 
 import random
 import re
+from collections import Counter
 from dataclasses import dataclass
 
-from twainlora.core.seeded import seeded_order
+from twainlora.core.records import reject
+from twainlora.core.seeded import allot, seeded_order
 from twainlora.domain import personas
+from twainlora.sft.maxims import maxims
 from twainlora.sft.plainify import plainify, plainness_report
 
-AUTHOR_NAMES = {
-    "twain": ["Mark Twain", "Twain"],
-    "franklin": ["Benjamin Franklin", "Ben Franklin", "Franklin"],
-}
-
-_TWAIN_MAXIM = re.compile(
-    r"([^\n]{12,400}?)\s*[-\u2014]{1,2}\s*Pudd'nhead Wilson's (?:New )?Calendar\.?"
-)
-_FRANKLIN_MAXIM = re.compile(
-    r'"([^"]{15,160}?)[,.!?]?"\s*,?\s*as Poor Richard (?:\w+ )?says', re.IGNORECASE
-)
 _STOPWORDS = frozenset(
     "about after again against because before being below between could does doing during every "
     "first from have having here into just more most other over same should some such than that "
@@ -51,7 +43,9 @@ class InstructParams:
     humor_subreddit_shares: dict[str, float]  # TheOnion vs nottheonion among humor pairs
     safety_persona_shares: dict[str, float]
     sketch_share: float  # style pairs whose user side is a sketch even where a paraphrase would do
-    # "plainify" (offline) or "endpoint": paraphrases from the synth stage's generator config.
+    # "plainify" (offline) or "endpoint": paraphrases by the model in the instruct section's
+    # own `endpoint`, cached under its cache_dir; a failed or too close one falls back to the
+    # offline paths.
     neutral_side: str
     max_paraphrase_jaccard: float  # an endpoint paraphrase closer than this is not used
     min_changed_share: float  # a paraphrase must change at least this share of the words
@@ -61,14 +55,13 @@ class InstructParams:
     phrasings: dict[str, list[str]]
     unsafe_groups: list[str]
 
+    def __post_init__(self):
+        if self.neutral_side not in ("plainify", "endpoint"):
+            raise ValueError("neutral_side must be 'plainify' or 'endpoint'")
+
 
 def rng_for(seed: int, key: str) -> random.Random:
     return random.Random(f"{seed}:{key}")
-
-
-def system_prompt(rng: random.Random, persona: str, tone: str, domain: str) -> str:
-    prompt = personas.pick(rng, personas.PERSONA_PROMPTS[persona])
-    return f"{personas.control_tokens(persona, tone, domain)} {prompt}"
 
 
 def sft_record(
@@ -144,7 +137,7 @@ def style_pair(
 
     rng = rng_for(params.seed, "style:" + record["id"])
     persona = record["tags"]["persona"]
-    author = rng.choice(AUTHOR_NAMES[persona])
+    author = rng.choice(personas.AUTHOR_NAMES[persona])
     user = None
     if paraphraser is not None:
         try:
@@ -152,7 +145,7 @@ def style_pair(
                 Task("paraphrase", record["id"], PARAPHRASE_PROMPT.format(passage=record["text"]))
             )
         except GenerationError:
-            plain = ""  # the offline paths below still make a pair; the stage counts these
+            plain = ""  # the offline paths below still make a pair; no metric counts these
         if (
             plain
             and plainness_report(record["text"], plain)["word_jaccard"]
@@ -176,7 +169,7 @@ def style_pair(
             author=author, terms=", ".join(terms), opening=opening
         )
     tags = record["tags"]
-    system = system_prompt(rng, persona, tags["tone"], tags["domain"])
+    system = personas.system_prompt(rng, persona, tags["tone"], tags["domain"])
     pair = sft_record(
         f"instruct:style:{record['id']}",
         "style_imitation",
@@ -209,7 +202,7 @@ def humor_pair(record: dict, params: InstructParams, weather_words: frozenset[st
     else:
         user = rng.choice(params.phrasings["humor"])
     tags = record["tags"]
-    system = system_prompt(rng, "neutral", tags["tone"], tags["domain"])
+    system = personas.system_prompt(rng, "neutral", tags["tone"], tags["domain"])
     return sft_record(
         f"instruct:humor:{record['id']}",
         "humor",
@@ -219,20 +212,6 @@ def humor_pair(record: dict, params: InstructParams, weather_words: frozenset[st
         tags,
         [record["id"]],
     )
-
-
-def maxims(record: dict) -> list[str]:
-    """Real maxims in a passage: Pudd'nhead Wilson's Calendar epigraphs, Poor Richard's sayings."""
-    text = record["text"]
-    found = []
-    # The substring tests first: the patterns backtrack over every position of a passage.
-    if "Pudd'nhead Wilson's" in text:
-        found += [m.group(1).strip(" -\u2014") for m in _TWAIN_MAXIM.finditer(text)]
-    if "Poor Richard" in text:
-        found += [
-            f"{m.group(1)[:1].upper()}{m.group(1)[1:]}." for m in _FRANKLIN_MAXIM.finditer(text)
-        ]
-    return [m for m in found if 3 <= len(m.split()) <= 60]
 
 
 def aphorism_pair(record: dict, maxim: str, n: int, params: InstructParams) -> dict | None:
@@ -245,7 +224,7 @@ def aphorism_pair(record: dict, maxim: str, n: int, params: InstructParams) -> d
     if len(plain.split()) < 12:
         return None
     tags = {**record["tags"], "tone": "aphoristic"}
-    system = system_prompt(rng, tags["persona"], "aphoristic", tags["domain"])
+    system = personas.system_prompt(rng, tags["persona"], "aphoristic", tags["domain"])
     user = rng.choice(params.phrasings["aphorism"]).format(passage=plain)
     return sft_record(
         f"instruct:aphorism:{record['id']}:{n}",
@@ -265,9 +244,9 @@ def safety_pair(index: int, joke: tuple[str, str], params: InstructParams, perso
     decline = personas.pick(rng, personas.DECLINE[persona])
     joke_id, joke_text = joke
     assistant = f'{decline} {personas.pick(rng, personas.OFFER[persona])} "{joke_text}"'
-    tone = {"twain": "humorous", "franklin": "aphoristic", "neutral": "wry"}[persona]
+    tone = personas.PERSONA_TONE[persona]
     tags = {"persona": persona, "tone": tone, "domain": "general", "source": "reddit"}
-    system = system_prompt(rng, persona, tone, "general")
+    system = personas.system_prompt(rng, persona, tone, "general")
     return sft_record(
         f"instruct:safety:{index:05d}", "safety", system, user, assistant, tags, [joke_id]
     )
@@ -277,3 +256,111 @@ def take(records: list[dict], n: int, seed: int, salt: str) -> list[dict]:
     """A seeded sample of n records that does not depend on their order."""
     chosen = seeded_order(records, seed, key=lambda r: f"{salt}:{r['id']}")[:n]
     return sorted(chosen, key=lambda r: r["id"])
+
+
+def style_pairs(
+    records: list[dict], params: InstructParams, paraphraser=None
+) -> tuple[list[dict], list[dict]]:
+    """Style pairs from a seeded sample of Twain and Franklin passages (style_persona_shares
+    of targets["style_imitation"]), and a reject for each passage that could not be one."""
+    from tqdm import tqdm
+
+    counts = allot(params.targets["style_imitation"], params.style_persona_shares)
+    chosen = []
+    for persona, n in counts.items():
+        pool = [
+            r for r in records if r["source"] == "gutenberg" and r["tags"]["persona"] == persona
+        ]
+        chosen += take(pool, n, params.seed, "style")
+    terms = sketch_terms([r["text"] for r in chosen], params.sketch_terms)
+    pairs, rejects = [], []
+    for record, record_terms in tqdm(list(zip(chosen, terms, strict=True)), desc="instruct: style"):
+        pair, reason = style_pair(record, params, record_terms, paraphraser)
+        if pair is None:
+            rejects.append(reject(record, "instruct", "no_neutral_side", reason))
+        else:
+            pairs.append(pair)
+    return pairs, rejects
+
+
+def humor_pairs(
+    records: list[dict], params: InstructParams, weather_words: frozenset[str]
+) -> list[dict]:
+    """Real headlines, humor_subreddit_shares of targets["humor"]."""
+    pairs = []
+    for subreddit, n in allot(params.targets["humor"], params.humor_subreddit_shares).items():
+        pool = [r for r in records if r["meta"].get("subreddit") == subreddit]
+        pairs += [humor_pair(r, params, weather_words) for r in take(pool, n, params.seed, "humor")]
+    return pairs
+
+
+def aphorism_pairs(records: list[dict], params: InstructParams) -> list[dict]:
+    """Real maxims with the passage around them, each maxim once, the first
+    targets["aphorism"] by id."""
+    seen, pairs = set(), []
+    for record in records:
+        if record["source"] != "gutenberg" or record["tags"]["persona"] == "neutral":
+            continue
+        for n, maxim in enumerate(maxims(record)):
+            if maxim.lower() in seen:  # the same epigraph in two editions or chunk overlaps
+                continue
+            if pair := aphorism_pair(record, maxim, n, params):
+                seen.add(maxim.lower())
+                pairs.append(pair)
+    return sorted(pairs, key=lambda r: r["id"])[: params.targets["aphorism"]]
+
+
+def safety_pairs(records: list[dict], params: InstructParams) -> list[dict]:
+    """A decline and a harmless satire headline instead, for a seeded sample of the
+    headlines, the personas in safety_persona_shares."""
+    jokes = [(r["id"], r["text"]) for r in records if r["tags"]["tone"] == "satirical"]
+    jokes = [
+        (j["id"], j["text"])
+        for j in take(
+            [{"id": i, "text": t} for i, t in jokes],
+            params.targets["safety"],
+            params.seed,
+            "safety",
+        )
+    ]
+    voices = [
+        k for k, n in allot(len(jokes), params.safety_persona_shares).items() for _ in range(n)
+    ]
+    return [
+        safety_pair(i, joke, params, persona)
+        for i, (joke, persona) in enumerate(zip(jokes, voices, strict=True))
+    ]
+
+
+def template_mix(
+    records: list[dict], params: InstructParams, weather_words: frozenset[str], paraphraser=None
+) -> tuple[list[dict], list[dict]]:
+    """(pairs, rejects): the four templates in this order, each up to its target."""
+    pairs, rejects = style_pairs(records, params, paraphraser)
+    pairs += humor_pairs(records, params, weather_words)
+    pairs += aphorism_pairs(records, params)
+    pairs += safety_pairs(records, params)
+    return pairs, rejects
+
+
+def mix_metrics(pairs: list[dict], rejects: list[dict], params: InstructParams) -> dict:
+    """Pairs per template, persona, tone and domain; the shortfall against each target."""
+    by_template = Counter(r["tags"]["template"] for r in pairs)
+    return {
+        "pairs": len(pairs),
+        "templates": dict(sorted(by_template.items())),
+        "shortfall": {
+            t: params.targets[t] - by_template.get(t, 0)
+            for t in sorted(params.targets)
+            if by_template.get(t, 0) < params.targets[t]
+        },
+        "template_persona": dict(
+            sorted(
+                Counter(f"{r['tags']['template']}/{r['tags']['persona']}" for r in pairs).items()
+            )
+        ),
+        "tones": dict(sorted(Counter(r["tags"]["tone"] for r in pairs).items())),
+        "domains": dict(sorted(Counter(r["tags"]["domain"] for r in pairs).items())),
+        "rejected": dict(Counter(r["reason"] for r in rejects)),
+        "neutral_side": params.neutral_side,
+    }

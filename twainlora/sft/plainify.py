@@ -348,8 +348,11 @@ _SENTENCE = re.compile(
 )
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences of a one-paragraph text, each with its closing punctuation and quotes."""
+def split_keeping_titles(text: str) -> list[str]:
+    """Sentences of a one-paragraph text, each with its closing punctuation and quotes, never
+    cut after a title or an initial: the opening sentence is shown to the user. The chunker's
+    twainlora.data.chunking.split_before_capitals cuts differently, and its cuts are fixed by
+    the shipped chunks."""
     return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
 
 
@@ -363,7 +366,7 @@ def shorten(text: str, max_words: int) -> str:
         raise ValueError(f"max_words must be at least 1, got {max_words}")
     kept: list[str] = []
     count = 0
-    for sentence in split_sentences(text):
+    for sentence in split_keeping_titles(text):
         n = len(sentence.split())
         if kept and count + n > max_words:
             break

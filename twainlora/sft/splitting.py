@@ -11,11 +11,14 @@ group, to train.
 
 from __future__ import annotations
 
+import random
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from twainlora.core.seeded import UnionFind, components, seeded_hash
+from twainlora.core.sft import dialogue_text
 from twainlora.data.dedupe import MinHashParams, duplicate_pairs
 
 _CHUNK = re.compile(r"^(gutenberg:\d+:s\d+)c\d+$")
@@ -73,10 +76,6 @@ def assign(records: Sequence[dict], holdout: float, seed: int) -> list[bool]:
     return [decided[group[i]] for i in range(len(records))]
 
 
-def conversation_text(record: dict) -> str:
-    return "\n".join(m.get("content") or "" for m in record["messages"][1:])
-
-
 def remove_leaks(
     records: Sequence[dict], is_eval: list[bool], params: MinHashParams
 ) -> tuple[list[bool], int]:
@@ -84,7 +83,7 @@ def remove_leaks(
     until no duplicate cluster spans both sides); return the new flags and how many moved."""
     group = groups(records)
     dup_clusters = components(
-        len(records), duplicate_pairs([conversation_text(r) for r in records], params)
+        len(records), duplicate_pairs([dialogue_text(r) for r in records], params)
     )
     flags = list(is_eval)
     moved = 0
@@ -104,16 +103,83 @@ def remove_leaks(
                 moved += 1
 
 
-def with_tools(record: dict, rng) -> dict:
+@dataclass(frozen=True)
+class ToolOffer:
+    """The tools offered with a style example (twainlora.sft.episodes.offered_tools)."""
+
+    seed_schema_share: float
+    distractor_share: float
+    max_distractors: int
+
+
+def with_tools(record: dict, rng, offer: ToolOffer) -> dict:
     """A style example turned into an unrelated request with the weather tool on offer: the
     same answer, no call. Tool-calling data alone has only a few hundred such turns; this
     gives the model thousands of varied reasons not to call."""
-    from twainlora.sft.episodes import DISTRACTORS, SEED_VARIANT, varied_tool
+    from twainlora.sft.episodes import offered_tools
 
-    variant = SEED_VARIANT if rng.random() < 0.5 else varied_tool(rng)
-    tools = [variant.tool]
-    if rng.random() < 0.3:
-        tools += [{"type": "function", "function": d} for d in rng.sample(DISTRACTORS, 1)]
-        rng.shuffle(tools)
+    _, tools = offered_tools(
+        rng, offer.seed_schema_share, offer.distractor_share, offer.max_distractors
+    )
     tags = {**record["tags"], "template": "tool_irrelevant", "case": "irrelevant_style"}
     return {**record, "id": record["id"] + "+tools", "tools": tools, "tags": tags}
+
+
+@dataclass(frozen=True)
+class SplitParams:
+    holdout: float
+    seed: int
+    # Style examples mixed into train_tool per tool episode, so the style_tool run keeps the
+    # voice while it learns the tool.
+    tool_style_mix: float
+    mix_with_tools: float  # share of that style mix that offers the tools anyway (no call)
+    eval_irrelevant_from_style: int  # eval_style examples offered to eval_tool with tools
+    offered_tools: ToolOffer  # the tools those style examples are offered
+    leakage: MinHashParams
+
+    def __post_init__(self):
+        if not 0.0 < self.holdout < 0.5:
+            raise ValueError("holdout must be within (0, 0.5)")
+
+
+def split_files(records: Sequence[dict], is_eval: list[bool]) -> dict[str, list[dict]]:
+    """train/eval x style/tool (a tool template is one starting with "tool_")."""
+    files = {"train_style": [], "eval_style": [], "train_tool": [], "eval_tool": []}
+    for record, ev in zip(records, is_eval, strict=True):
+        tool = record["tags"]["template"].startswith("tool_")
+        files[("eval_" if ev else "train_") + ("tool" if tool else "style")].append(record)
+    return files
+
+
+def mix_style_into_tool(files: dict[str, list[dict]], params: SplitParams) -> tuple[int, int]:
+    """Add to train_tool a seeded, template-proportional slice of train_style, part of it with
+    the tools on offer (an unrelated request: answer, do not call), and the same to eval_tool
+    from eval_style, so "no call" is measured on held-out variety. Returns how many of each."""
+    rng = random.Random(params.seed)
+    n_mix = min(len(files["train_style"]), round(params.tool_style_mix * len(files["train_tool"])))
+    mix = rng.sample(files["train_style"], n_mix)
+    mix = [
+        with_tools(r, random.Random(f"{params.seed}:{r['id']}"), params.offered_tools)
+        if rng.random() < params.mix_with_tools
+        else r
+        for r in mix
+    ]
+    files["train_tool"] = sorted(files["train_tool"] + mix, key=lambda r: r["id"])
+    n_eval = min(len(files["eval_style"]), params.eval_irrelevant_from_style)
+    eval_extra = [
+        with_tools(r, random.Random(f"{params.seed}:{r['id']}"), params.offered_tools)
+        for r in rng.sample(files["eval_style"], n_eval)
+    ]
+    files["eval_tool"] = sorted(files["eval_tool"] + eval_extra, key=lambda r: r["id"])
+    return n_mix, n_eval
+
+
+def split_metrics(files: dict[str, list[dict]]) -> dict:
+    """Records per file and category."""
+    return {
+        name: {
+            "records": len(rows),
+            "by_category": dict(sorted(Counter(stratum(r).split("/")[0] for r in rows).items())),
+        }
+        for name, rows in files.items()
+    }

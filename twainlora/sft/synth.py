@@ -2,7 +2,8 @@
 of real absurd news, and tool episodes whose tool answers with unusable output.
 
 Each builder turns a seeded choice of slots into a `Task` for a generator (twainlora.sft.generators)
-and the generator's text into an SFT record tagged source=synthetic, synthetic=true.
+and the generator's text into an SFT record tagged source=synthetic, synthetic=true. `generate`
+runs them all; `keep` drops what near-duplicates a human-derived pair or an earlier synthetic one.
 """
 
 from __future__ import annotations
@@ -12,11 +13,22 @@ import json
 import random
 from dataclasses import dataclass
 
+from twainlora.core.endpoint import EndpointConfig
+from twainlora.core.seeded import components
+from twainlora.core.sft import dialogue_text, grounding_errors, record_errors
+from twainlora.data.dedupe import MinHashParams, duplicate_pairs
 from twainlora.domain import personas
 from twainlora.domain.weather import WeatherService
-from twainlora.sft.episodes import MONTHS, Episode, EpisodeBuilder, human_date, relative_date
-from twainlora.sft.generators import Task
-from twainlora.sft.instruct import sft_record, system_prompt
+from twainlora.sft.episodes import (
+    MONTHS,
+    Episode,
+    EpisodeBuilder,
+    EpisodeParams,
+    human_date,
+    relative_date,
+)
+from twainlora.sft.generators import GenerationError, Task
+from twainlora.sft.instruct import sft_record
 
 SEASONS_NORTH = {
     12: "winter",
@@ -54,6 +66,7 @@ MALFORMED_RESULTS = [
     {},
 ]
 SYNTH_TAGS = {"source": "synthetic", "synthetic": True}
+HARD_CAP_RATIO = 4.0
 
 
 def season_of(month: int, latitude: float) -> str:
@@ -88,8 +101,9 @@ def weather_joke_task(ctx: SynthContext, index: int) -> tuple[Task, dict]:
         "comment": comment,
     }
     prompt = (
-        f"Write one short, original joke in the voice of Mark Twain about {slots['cond']} in "
-        f"{city.name}, {city.country} in {slots['season']}. One or two sentences. State no numbers."
+        f"Write one short, original joke in the voice of {personas.VOICE_OF['twain']} about "
+        f"{slots['cond']} in {city.name}, {city.country} in {slots['season']}. One or two "
+        "sentences. State no numbers."
     )
     return Task(f"weather_joke/{cls}", f"{index}", prompt, slots), {"rng": rng, **slots}
 
@@ -99,8 +113,9 @@ def weather_joke_record(index: int, task: Task, info: dict, text: str) -> dict:
     user = rng.choice(JOKE_REQUESTS).format(
         **{k: info[k] for k in ("city", "season", "cond", "month")}
     )
-    tags = {"persona": "twain", "tone": "humorous", "domain": "weather", **SYNTH_TAGS}
-    system = system_prompt(rng, "twain", "humorous", "weather")
+    tone = personas.PERSONA_TONE["twain"]
+    tags = {"persona": "twain", "tone": tone, "domain": "weather", **SYNTH_TAGS}
+    system = personas.system_prompt(rng, "twain", tone, "weather")
     record = sft_record(f"synth:joke:{index:05d}", "humor", system, user, text, tags, [])
     record["tags"].update(synthetic=True, case="weather_joke")
     return record
@@ -111,7 +126,8 @@ def style_transfer_task(headline: tuple[str, str], index: int, seed: int) -> tup
     rng = random.Random(f"{seed}:retell:{index}")
     lc = text[:1].lower() + text[1:].rstrip(".")
     prompt = (
-        f"Retell this real news headline in Mark Twain's voice, in two or three sentences: {text}"
+        f"Retell this real news headline in {personas.VOICE_OF['twain']}'s voice, in two or three "
+        f"sentences: {text}"
     )
     return Task("style_transfer", rid, prompt, {"headline": text, "headline_lc": lc}), {
         "rng": rng,
@@ -123,11 +139,12 @@ def style_transfer_task(headline: tuple[str, str], index: int, seed: int) -> tup
 def style_transfer_record(index: int, info: dict, text: str) -> dict:
     rng = info["rng"]
     user = rng.choice(RETELL_REQUESTS).format(headline=info["headline"])
-    tags = {"persona": "twain", "tone": "humorous", "domain": "general", **SYNTH_TAGS}
+    tone = personas.PERSONA_TONE["twain"]
+    tags = {"persona": "twain", "tone": tone, "domain": "general", **SYNTH_TAGS}
     record = sft_record(
         f"synth:retell:{index:05d}",
         "style_imitation",
-        system_prompt(rng, "twain", "humorous", "general"),
+        personas.system_prompt(rng, "twain", tone, "general"),
         user,
         text,
         tags,
@@ -141,26 +158,17 @@ def bad_tool_episode(builder: EpisodeBuilder, index: int, seed: int) -> tuple[Ep
     """The call goes out; the tool answers JSON with the weather missing. The task is the
     answer: say so, invent nothing."""
     rng = random.Random(f"{seed}:badtool:{index}")
-    persona = rng.choices(
-        list(builder.params.persona_shares), weights=list(builder.params.persona_shares.values())
-    )[0]
-    today = builder.first_day + dt.timedelta(days=rng.randint(0, builder.reference_days))
-    variant, tools = builder.tools_for(rng)
-    episode = Episode(
-        [{"role": "system", "content": builder.system_prompt(rng, persona, today, "weather")}],
-        tools,
-        "bad_tool_output",
-        persona,
-    )
+    episode, variant, today = builder.start(rng, "bad_tool_output")
+    persona = episode.persona
     city = builder.pick_city(rng)
     loc = builder.mention(rng, city)
     phrase, day, _ = relative_date(rng, today)
-    episode.messages.append({"role": "user", "content": builder._request(rng, loc, phrase, False)})
+    episode.messages.append({"role": "user", "content": builder.request(rng, loc, phrase, False)})
     builder.call(episode, variant, loc, day, False, result=dict(rng.choice(MALFORMED_RESULTS)))
     prompt = (
         f"You called a weather tool for {loc} on {human_date(day)} and it returned unusable output: "
         f"{episode.messages[-1]['content']}. In one or two sentences, in the voice of "
-        f"{ {'twain': 'Mark Twain', 'franklin': 'Benjamin Franklin', 'neutral': 'a helpful assistant'}[persona] }, "
+        f"{personas.VOICE_OF[persona]}, "
         "tell the user you could not get the weather, without inventing any."
     )
     return episode, Task(f"bad_tool_answer/{persona}", f"{index}", prompt, {"place": city.name})
@@ -174,9 +182,7 @@ def bad_tool_record(index: int, episode: Episode, text: str) -> dict:
         "tools": episode.tools,
         "tags": {
             "persona": episode.persona,
-            "tone": {"twain": "humorous", "franklin": "aphoristic", "neutral": "wry"}[
-                episode.persona
-            ],
+            "tone": personas.PERSONA_TONE[episode.persona],
             "domain": "weather",
             "template": "tool_api_error",
             "case": "bad_tool_output",
@@ -190,3 +196,156 @@ def load_comments(path) -> dict[int, str]:
     with open(path, encoding="utf-8") as f:
         present = json.load(f)["present"]
     return {int(code): entry["day"]["comment"] for code, entry in present.items()}
+
+
+@dataclass(frozen=True)
+class SynthParams:
+    generator: str  # templates | endpoint
+    endpoint: EndpointConfig
+    cache_dir: str
+    seed: int
+    counts: dict[str, int]  # weather_joke, style_transfer, bad_tool_output
+    # Synthetic records at most this many times the human-derived pairs (hard limit 4).
+    cap_ratio: float
+    cities: str
+    weather_comments: str
+    min_city_population: int
+    persona_shares: dict[str, float]
+    seed_schema_share: float
+    distractor_share: float
+    first_reference_date: str
+    last_reference_date: str
+    dedupe: MinHashParams
+    # Above this share of failed generations (endpoint down, bad answers) the stage fails and
+    # leaves its previous outputs untouched; below it, failures are rejects with reasons.
+    max_failed_share: float
+
+    def __post_init__(self):
+        if self.generator not in ("templates", "endpoint"):
+            raise ValueError("generator must be 'templates' or 'endpoint'")
+        if not 0.0 < self.cap_ratio <= HARD_CAP_RATIO:
+            raise ValueError(f"cap_ratio must be within (0, {HARD_CAP_RATIO}]")
+        unknown = set(self.counts) - {"weather_joke", "style_transfer", "bad_tool_output"}
+        if unknown:
+            raise ValueError(f"unknown synth kinds {sorted(unknown)}")
+
+    def episode_params(self, n_episodes: int) -> EpisodeParams:
+        """The bad-tool-output episodes: successful calls in the tool episodes' world."""
+        return EpisodeParams(
+            n_episodes=n_episodes,
+            seed=self.seed,
+            case_shares={"success": 1.0},
+            persona_shares=self.persona_shares,
+            seed_schema_share=self.seed_schema_share,
+            distractor_share=self.distractor_share,
+            first_reference_date=self.first_reference_date,
+            last_reference_date=self.last_reference_date,
+            min_city_population=self.min_city_population,
+        )
+
+
+def capped(counts: dict[str, int], cap: int) -> dict[str, int]:
+    total = sum(counts.values())
+    if total <= cap:
+        return dict(counts)
+    return {k: int(v * cap / total) for k, v in counts.items()}
+
+
+def headlines(records) -> list[tuple[str, str]]:
+    """(id, text) of the real absurd headlines (r/nottheonion), the retellings' material."""
+    return sorted(
+        (r["id"], r["text"]) for r in records if r["meta"].get("subreddit") == "nottheonion"
+    )
+
+
+def generate(
+    generator, ctx: SynthContext, news: list[tuple[str, str]], builder, counts: dict[str, int]
+) -> tuple[list[dict], list[dict]]:
+    """Records for counts[kind] tasks of each kind, and a reject for each failed generation."""
+    from tqdm import tqdm
+
+    records, rejects = [], []
+
+    def attempt(kind, index, task, make):
+        try:
+            text = generator.generate(task)
+        except GenerationError as e:
+            rejects.append(
+                {
+                    "stage": "synth",
+                    "id": f"synth:{kind}:{index:05d}",
+                    "reason": "generation_failed",
+                    "detail": str(e),
+                    "prompt": task.prompt,
+                }
+            )
+            return
+        records.append(make(text))
+
+    for i in tqdm(range(counts["weather_joke"]), desc="synth: jokes"):
+        task, info = weather_joke_task(ctx, i)
+        attempt(
+            "joke",
+            i,
+            task,
+            lambda text, i=i, task=task, info=info: weather_joke_record(i, task, info, text),
+        )
+    stride = max(1, len(news) // max(1, counts["style_transfer"]))
+    for i, headline in enumerate(news[::stride][: counts["style_transfer"]]):
+        task, info = style_transfer_task(headline, i, ctx.seed)
+        attempt(
+            "retell",
+            i,
+            task,
+            lambda text, i=i, info=info: style_transfer_record(i, info, text),
+        )
+    for i in tqdm(range(counts["bad_tool_output"]), desc="synth: bad tool output"):
+        episode, task = bad_tool_episode(builder, i, ctx.seed)
+        attempt(
+            "badtool",
+            i,
+            task,
+            lambda text, i=i, episode=episode: bad_tool_record(i, episode, text),
+        )
+    return records, rejects
+
+
+def dedupe_text(record: dict) -> str:
+    """What makes two records the same: the answer, for a joke or a retelling (the training
+    target); the whole conversation, for a tool episode (the same apology in a different
+    situation still teaches something)."""
+    return dialogue_text(record) if record.get("tools") else record["messages"][-1]["content"]
+
+
+def keep(
+    human: list[dict], records: list[dict], params: MinHashParams
+) -> tuple[list[dict], list[dict]]:
+    """(kept, rejects): never volume inflation, so a synthetic record that near-duplicates a
+    human pair or an earlier synthetic one goes, and so does one that fails validation."""
+    texts = [dedupe_text(r) for r in human] + [dedupe_text(r) for r in records]
+    n_human = len(human)
+    drop: dict[int, str] = {}
+    for members in components(len(texts), duplicate_pairs(texts, params)):
+        humans = [m for m in members if m < n_human]
+        synthetic = [m - n_human for m in members if m >= n_human]
+        first = None if humans else synthetic[0]
+        for s in synthetic:
+            if s != first:
+                drop[s] = "duplicate_of_human" if humans else "duplicate_of_synthetic"
+    kept, rejects = [], []
+    for i, record in enumerate(records):
+        errors = record_errors(record) or grounding_errors(record)
+        reason = drop.get(i) or ("invalid" if errors else None)
+        if reason:
+            rejects.append(
+                {
+                    "stage": "synth",
+                    "id": record["id"],
+                    "reason": reason,
+                    "detail": errors or "",
+                    "record": record,
+                }
+            )
+        else:
+            kept.append(record)
+    return kept, rejects

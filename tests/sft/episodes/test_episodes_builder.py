@@ -1,23 +1,14 @@
-import datetime as dt
+"""twainlora.sft.episodes.builder: every case builds a valid, grounded conversation."""
+
 import json
 import random
-from collections import Counter
 
 import pytest
 
 from twainlora.core.params import from_dict
 from twainlora.core.sft import grounding_errors, record_errors
-from twainlora.domain.weather import GET_WEATHER_TOOL, WeatherService
-from twainlora.sft.episodes import (
-    CASES,
-    SEED_VARIANT,
-    EpisodeBuilder,
-    EpisodeParams,
-    case_plan,
-    relative_date,
-    to_record,
-    varied_tool,
-)
+from twainlora.domain.weather import WeatherService
+from twainlora.sft.episodes import CASES, EpisodeBuilder, EpisodeParams, to_record
 
 from conftest import FIXTURES, shipped_params
 
@@ -45,21 +36,6 @@ def builder():
     )
 
 
-def test_case_plan_hits_the_shares_exactly():
-    p = params(n_episodes=1000)
-    plan = case_plan(p)
-    assert len(plan) == 1000
-    assert {c: n / 1000 for c, n in Counter(plan).items()} == pytest.approx(dict(p.case_shares))
-    assert plan == case_plan(p)
-
-
-def test_params_reject_unknown_cases_and_bad_shares():
-    with pytest.raises(Exception, match="unknown cases"):
-        params(case_shares={"success": 0.5, "weird": 0.5})
-    with pytest.raises(Exception, match="must sum to 1"):
-        params(case_shares={"success": 0.5})
-
-
 @pytest.mark.parametrize("case", CASES)
 def test_every_case_validates_and_is_grounded(builder, case):
     for seed in range(25):
@@ -81,24 +57,6 @@ def test_every_case_validates_and_is_grounded(builder, case):
             assert "error" in json.loads(record["messages"][-2]["content"])
 
 
-def test_relative_dates_resolve_against_today():
-    today = dt.date(2026, 7, 1)  # a Wednesday
-    for seed in range(50):
-        phrase, day, _ = relative_date(random.Random(seed), today)
-        if phrase.startswith("tomorrow"):
-            assert day == dt.date(2026, 7, 2)
-        if phrase.split()[-1] in (
-            "Monday",
-            "Tuesday",
-            "Wednesday",
-            "Thursday",
-            "Friday",
-            "Saturday",
-            "Sunday",
-        ):
-            assert 2 <= (day - today).days <= 6 and phrase.endswith(day.strftime("%A"))
-
-
 def test_the_called_arguments_resolve_to_the_answer_city(builder):
     for seed in range(40):
         record = to_record(seed, builder.build(seed, "success", random.Random(seed)))
@@ -112,11 +70,14 @@ def test_the_called_arguments_resolve_to_the_answer_city(builder):
         assert SERVICE.resolve(args[location_key]).label == result["location"]
 
 
-def test_schema_variants_differ_but_keep_the_two_required_roles():
-    rng = random.Random(0)
-    variants = [varied_tool(rng) for _ in range(50)]
-    assert len({json.dumps(v.tool, sort_keys=True) for v in variants}) > 40
-    for v in variants:
-        required = v.tool["function"]["parameters"]["required"]
-        assert sorted(required) == sorted([v.location_key, v.date_key])
-    assert SEED_VARIANT.tool is GET_WEATHER_TOOL
+def test_every_case_has_its_method():
+    assert list(EpisodeBuilder.CASE_METHODS) == list(CASES)
+
+
+def test_start_draws_the_frame_and_request_asks_for_the_weather(builder):
+    episode, variant, today = builder.start(random.Random(3), "bad_tool_output")
+    assert [m["role"] for m in episode.messages] == ["system"]
+    assert episode.case == "bad_tool_output" and variant.tool in episode.tools
+    assert "[DOMAIN=WEATHER]" in episode.messages[0]["content"]
+    text = builder.request(random.Random(0), "Hannibal", "tomorrow", fahrenheit=True)
+    assert "Hannibal" in text and "tomorrow" in text and "Fahrenheit" in text

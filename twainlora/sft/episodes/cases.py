@@ -1,0 +1,59 @@
+"""The episode cases, their templates and shares, and the plan that hits the shares exactly."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from twainlora.core.seeded import allot
+
+CASES = (
+    "success",
+    "relative_date",
+    "absent_date",
+    "missing_location",
+    "api_error",
+    "unknown_location",
+    "irrelevant",
+    "follow_up",
+)
+TEMPLATE_OF_CASE = {
+    "success": "tool_success",
+    "follow_up": "tool_success",
+    "relative_date": "tool_missing_date",
+    "absent_date": "tool_missing_date",
+    "missing_location": "tool_missing_location",
+    "api_error": "tool_api_error",
+    "unknown_location": "tool_api_error",
+    "irrelevant": "tool_irrelevant",
+}
+
+
+@dataclass(frozen=True)
+class EpisodeParams:
+    n_episodes: int
+    seed: int
+    case_shares: dict[str, float]
+    persona_shares: dict[str, float]
+    seed_schema_share: float  # episodes offering the seed's schema exactly; the rest vary it
+    distractor_share: float  # episodes that also offer unrelated tools
+    first_reference_date: str  # "today" is drawn from this range (ISO dates)
+    last_reference_date: str
+    min_city_population: int
+
+    def __post_init__(self):
+        unknown = set(self.case_shares) - set(CASES)
+        if unknown:
+            raise ValueError(f"unknown cases {sorted(unknown)}; cases: {CASES}")
+        if abs(sum(self.case_shares.values()) - 1.0) > 1e-6:
+            raise ValueError("case_shares must sum to 1")
+        if abs(sum(self.persona_shares.values()) - 1.0) > 1e-6:
+            raise ValueError("persona_shares must sum to 1")
+
+
+def case_plan(params: EpisodeParams) -> list[str]:
+    """Exactly round(share * n) episodes per case (remainder to the largest), shuffled."""
+    counts = allot(params.n_episodes, params.case_shares)
+    plan = [c for c in sorted(counts) for _ in range(counts[c])]
+    random.Random(params.seed).shuffle(plan)
+    return plan
