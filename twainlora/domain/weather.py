@@ -242,3 +242,9 @@ class WeatherService:
         if missing:
             return {"error": "invalid arguments", "message": f"missing required {missing}"}
         return self.get_weather(arguments[location_key], arguments[date_key])
+
+
+# Parameter names the varied tool schemas use for the place and the date (the seed's own
+# names first); episodes build schemas from them and evaluation reads calls with them.
+LOCATION_KEYS = ["location", "city", "place"]
+DATE_KEYS = ["date", "day", "forecast_date"]

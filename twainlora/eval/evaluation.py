@@ -22,8 +22,7 @@ from dataclasses import dataclass
 
 from twainlora.core.seeded import seeded_unit
 from twainlora.core.sft import ungrounded_numbers
-from twainlora.domain.weather import fold
-from twainlora.sft.episodes import DATE_KEYS, LOCATION_KEYS
+from twainlora.domain.weather import DATE_KEYS, LOCATION_KEYS, fold
 
 LABELS = ("twain", "franklin", "other", "satire", "neutral")
 PERSONA_AUTHORS = {"Mark Twain", "Benjamin Franklin"}

@@ -18,7 +18,13 @@ from dataclasses import dataclass, field
 
 from twainlora.core.seeded import allot
 from twainlora.domain import personas
-from twainlora.domain.weather import GET_WEATHER_TOOL, City, WeatherService
+from twainlora.domain.weather import (
+    DATE_KEYS,
+    GET_WEATHER_TOOL,
+    LOCATION_KEYS,
+    City,
+    WeatherService,
+)
 
 CASES = (
     "success",
@@ -74,8 +80,6 @@ TOOL_NAMES = [
     "fetch_weather",
     "get_forecast",
 ]
-LOCATION_KEYS = ["location", "city", "place"]
-DATE_KEYS = ["date", "day", "forecast_date"]
 TOOL_DESCRIPTIONS = [
     "Get the weather for a location on a given date.",
     "Look up the weather forecast for a city and a day.",
