@@ -5,6 +5,7 @@ import csv
 
 import pytest
 
+from twainlora.data.fasttext_classifier import FastTextClassifier, settings_of
 from twainlora.eval import style as ev
 
 from conftest import SHARED_CORPORA
@@ -119,7 +120,7 @@ def test_the_classifier_tells_authors_apart_on_real_text():
         holdout_other=0.1, epoch=25, lr=0.5, word_ngrams=2, dim=30, seed=0,
     )  # fmt: skip
     windows = [(lab, w) for lab, t in train for w in ev.windows(t, 60, 4)]
-    classifier = ev.fit_classifier(ev.balanced(windows, 400, 0), params)
+    classifier = FastTextClassifier.train(ev.balanced(windows, 400, 0), **settings_of(params))
     report = ev.classification_report(
         [lab for lab, _ in held], classifier.predict([t for _, t in held])
     )

@@ -141,18 +141,7 @@ def test_sample_points_is_seeded_and_per_kind():
 
 # --- calls ---------------------------------------------------------------------------------
 
-ALL_TRUE = dict.fromkeys(
-    [
-        "emitted",
-        "json_valid",
-        "parseable",
-        "right_name",
-        "required_args",
-        "args_match",
-        "schema_valid",
-    ],
-    True,
-)
+ALL_TRUE = dict.fromkeys(ev.CALL_CHECKS, True)
 
 
 def test_the_gold_call_passes_every_check():

@@ -10,12 +10,19 @@ from collections.abc import Sequence
 from pathlib import Path
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
+# What a stage's params set for training, under these names (fastText's own, snake_case).
+SETTINGS = ("epoch", "lr", "word_ngrams", "dim", "seed")
 
 
 def ft_text(text: str) -> str:
     """One line of lower-cased words and punctuation, as fastText reads it (it splits on
     whitespace only, and a newline would end the example)."""
     return " ".join(_TOKEN.findall(text.lower()))
+
+
+def settings_of(params) -> dict:
+    """The training settings of a params object that has them as attributes."""
+    return {name: getattr(params, name) for name in SETTINGS}
 
 
 class FastTextClassifier:

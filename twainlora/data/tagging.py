@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from twainlora.data.fasttext_classifier import FastTextClassifier
+from twainlora.data.fasttext_classifier import FastTextClassifier, settings_of
 from twainlora.data.filters import load_lexicon
 
 _HYPERBOLE = re.compile(
@@ -90,14 +90,7 @@ class ToneClassifier:
             held += [(label, t) for t in texts[:n_held]]
             train += [(label, t) for t in texts[n_held:]]
         rng.shuffle(train)
-        classifier = FastTextClassifier.train(
-            train,
-            epoch=params.epoch,
-            lr=params.lr,
-            word_ngrams=params.word_ngrams,
-            dim=params.dim,
-            seed=params.seed,
-        )
+        classifier = FastTextClassifier.train(train, **settings_of(params))
         clf = cls(classifier)
         probs = clf.humorous_prob([t for _, t in held])
         correct = sum(

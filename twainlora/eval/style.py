@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from twainlora.core.seeded import seeded_unit
-from twainlora.data.fasttext_classifier import FastTextClassifier
+from twainlora.data.fasttext_classifier import FastTextClassifier, settings_of
 from twainlora.eval.compare import mean, share
 
 LABELS = ("twain", "franklin", "other", "satire", "neutral")
@@ -120,18 +120,6 @@ class ClassifierParams:
     seed: int
 
 
-def fit_classifier(examples: Sequence[tuple[str, str]], params: ClassifierParams):
-    """The style classifier trained on (label, text) pairs, in their order."""
-    return FastTextClassifier.train(
-        examples,
-        epoch=params.epoch,
-        lr=params.lr,
-        word_ngrams=params.word_ngrams,
-        dim=params.dim,
-        seed=params.seed,
-    )
-
-
 def classification_report(actual: Sequence[str], predicted: Sequence[str]) -> dict:
     """Accuracy, macro-F1 over the labels present, and F1 and support per label."""
     f1, support = {}, Counter(actual)
@@ -180,7 +168,7 @@ def train_style_classifier(
         params.max_eval_per_label,
         params.seed,
     )
-    classifier = fit_classifier(train, params)
+    classifier = FastTextClassifier.train(train, **settings_of(params))
     actual = [label for label, _ in held]
     predicted = classifier.predict([t for _, t in held])
     report = classification_report(actual, predicted)

@@ -169,6 +169,18 @@ def _is_json(text: str) -> bool:
     return True
 
 
+# score_call's checks, in the order in which each implies the ones before it.
+CALL_CHECKS = (
+    "emitted",
+    "json_valid",
+    "parseable",
+    "right_name",
+    "required_args",
+    "args_match",
+    "schema_valid",
+)
+
+
 def score_call(response: str, point: ToolPoint) -> dict[str, bool]:
     """The first call of a generated turn against the gold call; each check implies the
     ones before it, so every share is over all call points. `parseable`: the server returns
@@ -296,15 +308,7 @@ def tool_metrics(scored: Sequence[tuple[str, dict]]) -> dict:
     calls = by_kind["call"]
     if calls:
         out["n_calls"] = len(calls)
-        for check in (
-            "emitted",
-            "json_valid",
-            "parseable",
-            "right_name",
-            "required_args",
-            "args_match",
-            "schema_valid",
-        ):
+        for check in CALL_CHECKS:
             out[check] = share([s[check] for s in calls])
     for kind, name in (
         ("ask_location", "abstain_missing_location"),
