@@ -1,12 +1,14 @@
-"""Generation throughput of the evaluate stage: batched vs one prompt at a time.
+"""Generation throughput of the evaluate stage, which generates on the server's path.
 
     python bench/eval.py [--prompts 16] [--max-new-tokens 32] [--adapter style_tool]
 
-Loads models/base with the adapter as the stage does (twainlora/serve/inference.py), takes the
-first tool-call turns of data/splits/eval_tool.jsonl (prompts of ~250 tokens: system, tool
-schemas, request), and generates greedily with the adapter, first one prompt at a time, then
-in one batch. Prints generated tokens/s for each and writes bench/results/eval.json, with the
-load average: on this shared 2-core machine a neighbour's job changes the numbers severalfold.
+Loads models/base with the adapter in the server's engine as the stage does
+(twainlora/eval/answers.py), takes the first tool-call turns of data/splits/eval_tool.jsonl
+(prompts of ~250 tokens: system, tool schemas, request) and answers them one at a time as the
+stage and `twainlora serve` do (tool_choice auto under the tool grammar, greedy). Prints
+generated tokens/s and how many replies came back as tool calls, and writes
+bench/results/eval.json with the load average: on this shared 2-core machine a neighbour's job
+changes the numbers severalfold.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ import argparse
 import os
 import platform
 import sys
+import time
 from pathlib import Path
 
 from twainlora.core.jsonl import read_jsonl, write_json
-from twainlora.eval import evaluation, inference
+from twainlora.eval import answers
+from twainlora.eval.prompts import Item
+from twainlora.eval.tools import tool_points
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,47 +36,38 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
 
-    inference.configure_threads(args.threads)
     records = read_jsonl(ROOT / "data/splits/eval_tool.jsonl")
-    points = [p for r in records for p in evaluation.tool_points(r) if p.kind == "call"]
-    conversations = [inference.Conversation(p.messages, p.tools) for p in points[: args.prompts]]
-    model, tokenizer = inference.load(
-        ROOT / "models/base", {args.adapter: ROOT / "models/adapters" / args.adapter}
+    points = [p for r in records for p in tool_points(r) if p.kind == "call"]
+    items = [Item(p.id, p.kind, p.record_id, p.messages, p.tools) for p in points[: args.prompts]]
+    engine = answers.load_engine(
+        ROOT / "models/base",
+        {args.adapter: ROOT / "models/adapters" / args.adapter},
+        "float32",
+        args.threads,
+        context_length=2048,
     )
-
-    results = {}
-    for mode, batch_size in (("one_at_a_time", 1), ("batched", len(conversations))):
-        stats = inference.GenerationStats()
-        inference.generate(
-            model,
-            tokenizer,
-            conversations,
-            args.adapter,
-            batch_size,
-            args.max_new_tokens,
-            stats,
-        )
-        results[mode] = {
-            "batch_size": batch_size,
+    decoding = answers.Decoding(parallel_tool_calls=False)
+    stats = answers.Stats()
+    calls = 0
+    for item in items:
+        start = time.perf_counter()
+        reply = answers.answer(engine, args.adapter, item, args.max_new_tokens, decoding)
+        stats.add(reply, time.perf_counter() - start)
+        calls += bool(reply.tool_calls)
+    print(
+        f"{stats.prompts} prompts: {stats.new_tokens} new tokens in {stats.seconds:.1f} s = "
+        f"{stats.tokens_per_s:.1f} tokens/s; {calls} replies with a tool call"
+    )
+    write_json(
+        ROOT / "bench/results/eval.json",
+        {
             "prompts": stats.prompts,
             "prompt_tokens": stats.prompt_tokens,
             "new_tokens": stats.new_tokens,
             "seconds": round(stats.seconds, 1),
             "tokens_per_s": round(stats.tokens_per_s, 1),
-        }
-        print(
-            f"{mode:14s} batch {batch_size:3d}: {stats.new_tokens:5d} new tokens "
-            f"in {stats.seconds:6.1f} s = {stats.tokens_per_s:6.1f} tokens/s"
-        )
-    speedup = results["batched"]["tokens_per_s"] / max(
-        results["one_at_a_time"]["tokens_per_s"], 1e-9
-    )
-    print(f"batched / one at a time: {speedup:.1f}x")
-    write_json(
-        ROOT / "bench/results/eval.json",
-        {
-            **results,
-            "speedup": round(speedup, 2),
+            "replies_with_tool_calls": calls,
+            "decoding": decoding.describe(),
             "adapter": args.adapter,
             "max_new_tokens": args.max_new_tokens,
             "threads": args.threads,

@@ -106,13 +106,12 @@ def server_round(client, args, messages_list) -> tuple[list[dict], float]:
 
 def load_engine(threads: int):
     from twainlora.core.params import load_params
-    from twainlora.serve.engine import Engine
+    from twainlora.serve.engine import Engine, adapter_dirs
     from twainlora.serve.server import ServeParams
 
     params = load_params("serve", ServeParams, ROOT / "params.yaml")
-    return Engine.load(
-        ROOT / params.base, ROOT / params.adapters, params.dtype, threads, params.context_length
-    )
+    adapters = adapter_dirs(ROOT / params.adapters)
+    return Engine.load(ROOT / params.base, adapters, params.dtype, threads, params.context_length)
 
 
 def generate_round(engine, args, messages_list) -> tuple[list[str], int, float, float]:
@@ -122,7 +121,7 @@ def generate_round(engine, args, messages_list) -> tuple[list[str], int, float, 
     texts, tokens, seconds, cpu = [], 0, 0.0, 0.0
     with torch.inference_mode():
         for messages in messages_list:
-            ids = torch.tensor([engine.render(messages, None)])
+            ids = torch.tensor([engine.render(messages, None)], device=engine.model.device)
             start, start_cpu = time.perf_counter(), time.process_time()
             out = engine.model.generate(
                 input_ids=ids, max_new_tokens=args.max_tokens, do_sample=False

@@ -3,15 +3,17 @@ comes with its delta against the base model.
 
     python stages/evaluate.py
 
-Loads models/base once with models/adapters/{style,style_tool} as named PEFT adapters and
-generates greedily, batched, for three prompt sets (sizes: the `evaluate.profile`): style
-prompts from eval_style, tool-use turns cut from eval_tool (twainlora/eval/evaluation.py:
-tool_points), and ten fixed example prompts. Then:
+Loads models/base once with models/adapters/{style,style_tool} as named PEFT adapters in the
+server's engine and asks every model, as a client of `twainlora serve` would (the server's
+path: chat template, tool-call grammar under tool_choice auto, reply parsing; greedy), three
+prompt sets (sizes: the `evaluate.profile`): style prompts from eval_style, tool-use turns cut
+from eval_tool (twainlora/eval/tools.py: tool_points), and ten fixed example prompts. Then:
   style       a fastText classifier (twain / franklin / other authors / satire headlines /
               neutral) trained on the train split (+ contrast authors from data/tagged),
               scored on the eval split, applied to the style answers
-  tool        parseable call, JSON, name, required args, args match, schema; abstention;
-              groundedness of answers to tool results
+  tool        the first call as the server returns it: emitted, JSON, parseable, name,
+              required args, args match, schema; abstention; groundedness of answers to tool
+              results
   toxicity    alt-profanity-check on every answer, against the base model
   copy        share of generated 8-grams found verbatim in the training answers
   overfit     train/eval losses from metrics/train_{style,style_tool}.json
@@ -23,7 +25,8 @@ tool_points), and ten fixed example prompts. Then:
               yes/no, hallucinated_weather yes/no) and commit it. A rating is keyed by model,
               prompt and the response's hash, so it counts until the model answers otherwise
 Writes:
-  metrics/eval.json           per model, with delta_vs_base for the adapters
+  metrics/eval.json           per model, with delta_vs_base for the adapters; `run` says how
+                              the answers were generated
   plots/eval_confusion.csv    the classifier's eval predictions (actual, predicted)
   plots/eval_models.csv       headline numbers per model, for bars
   reports/examples.md         the fixed prompts' answers side by side
@@ -32,7 +35,6 @@ Writes:
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import sys
@@ -43,8 +45,8 @@ from pathlib import Path
 from twainlora.core.endpoint import EndpointConfig
 from twainlora.core.jsonl import atomic_open, read_jsonl, write_json
 from twainlora.core.params import load_params
-from twainlora.eval import evaluation as ev
-from twainlora.eval import review
+from twainlora.eval import answers, prompts, review, scorecard, style
+from twainlora.eval.tools import POINT_KINDS
 
 log = logging.getLogger("evaluate")
 
@@ -53,7 +55,7 @@ ADAPTERS = {
     "style": Path("models/adapters/style"),
     "style_tool": Path("models/adapters/style_tool"),
 }
-MODELS = ("base", *ADAPTERS)
+MODELS = (scorecard.BASE, *ADAPTERS)
 SPLITS = {
     "train_style": Path("data/splits/train_style.jsonl"),
     "eval_style": Path("data/splits/eval_style.jsonl"),
@@ -76,8 +78,7 @@ SPOT_CHECK = Path("reports/spot_check.csv")
 @dataclass(frozen=True)
 class Profile:
     style_prompts: int | None  # None: every eligible eval_style prompt
-    tool_points: dict[str, int | None]  # per kind (evaluation.POINT_KINDS); None: all
-    batch_size: int
+    tool_points: dict[str, int | None]  # per kind (tools.POINT_KINDS); None: all
 
 
 @dataclass(frozen=True)
@@ -93,11 +94,13 @@ class Params:
     profiles: dict[str, Profile]
     max_new_tokens: dict[str, int]  # style, tool, examples
     max_prompt_chars: int
-    classifier: ev.ClassifierParams
+    classifier: style.ClassifierParams
     toxicity_threshold: float
     copy_ngram: int
     spot_check_per_model: int
     judge: Judge
+    context_length: int  # as serve.context_length: a longer prompt fails the stage
+    parallel_tool_calls: bool  # as serve.parallel_tool_calls, the server's default
     dtype: str
     threads: int
     seed: int
@@ -106,174 +109,31 @@ class Params:
         if self.profile not in self.profiles:
             raise ValueError(f"profile {self.profile!r} is not among {sorted(self.profiles)}")
         for name, profile in self.profiles.items():
-            if unknown := set(profile.tool_points) - set(ev.POINT_KINDS):
+            if unknown := set(profile.tool_points) - set(POINT_KINDS):
                 raise ValueError(f"profiles.{name}.tool_points: unknown {sorted(unknown)}")
-        if set(self.max_new_tokens) != {"style", "tool", "examples"}:
-            raise ValueError("max_new_tokens needs exactly: style, tool, examples")
+        if set(self.max_new_tokens) != set(prompts.GROUPS):
+            raise ValueError(f"max_new_tokens needs exactly: {', '.join(prompts.GROUPS)}")
         if not 0.0 < self.toxicity_threshold <= 1.0:
             raise ValueError("toxicity_threshold must be within (0, 1]")
 
 
-@dataclass(frozen=True)
-class Item:
-    """One prompt every model answers; `persona` is what a style prompt asks for."""
-
-    id: str
-    kind: str
-    record_id: str
-    messages: tuple[dict, ...]
-    tools: tuple[dict, ...] = ()
-    persona: str = ""
-    point: ev.ToolPoint | None = None
-
-
-def style_classifier(params: ev.ClassifierParams, splits: dict[str, list[dict]]):
-    """Train on the train split's windows, report on the eval split's."""
-    cp = params
-
-    def examples(names):
-        return [e for n in names for r in splits[n] for e in ev.sft_examples(r)]
-
-    other_train, other_eval = ev.other_author_examples(
-        read_jsonl(TAGGED), cp.holdout_other, cp.seed
-    )
-
-    def windowed(pairs):
-        return ((lab, w) for lab, t in pairs for w in ev.windows(t, cp.window_words, cp.min_words))
-
-    train = ev.balanced(
-        windowed(examples(["train_style", "train_tool"]) + other_train), cp.max_per_label, cp.seed
-    )
-    held = ev.balanced(
-        windowed(examples(["eval_style", "eval_tool"]) + other_eval), cp.max_eval_per_label, cp.seed
-    )
-    classifier = ev.StyleClassifier.train(train, cp)
-    actual = [lab for lab, _ in held]
-    predicted = classifier.predict([t for _, t in held])
-    report = ev.classification_report(actual, predicted)
-    report["train_windows"] = len(train)
-    return classifier, report, list(zip(actual, predicted, strict=True))
-
-
-def judge_scores(params: Judge, items: list[Item], answers: dict[str, list[str]], seed: int):
-    """Per model, the judge's summary over a seeded sample of its answers; None when no
-    endpoint is configured (the metrics then say so, and no score is made up)."""
-    if not params.endpoint.resolved("judge").configured:
-        return None, 0
-    from twainlora.sft.generators import EndpointGenerator, GenerationError
-
-    judge = EndpointGenerator(params.endpoint, params.cache_dir, seed, role="judge")
-    chosen = ev.seeded_sample(range(len(items)), params.samples, seed)
-    out = {}
-    for model in MODELS:
-        pairs = [(items[i].messages, answers[model][i]) for i in chosen]
-        try:
-            out[model] = review.judge_summary(review.run_judge(judge, pairs, key=model))
-        except GenerationError as e:
-            raise SystemExit(f"evaluate: the judge failed: {e}") from None
-    return out, judge.requests
-
-
 def read_ratings() -> dict[str, dict]:
-    if not RATINGS.exists():
-        return {}
-    with open(RATINGS, encoding="utf-8", newline="") as f:
-        try:
-            return review.parse_ratings(csv.DictReader(f), str(RATINGS))
-        except review.RatingsError as e:
-            raise SystemExit(f"evaluate: {e}") from None
+    try:
+        return review.read_ratings(RATINGS)
+    except review.RatingsError as e:
+        raise SystemExit(f"evaluate: {e}") from None
 
 
-def write_spot_check(rows: list[dict]) -> None:
-    with atomic_open(SPOT_CHECK) as f:
-        writer = csv.DictWriter(f, fieldnames=review.SPOT_CHECK_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+def judge(params: Judge, items: list, answers: dict[str, list[str]], seed: int):
+    from twainlora.sft.generators import GenerationError
 
-
-def bar_rows(metrics: dict) -> list[tuple[str, str, float]]:
-    """(bar label, model, value) for the headline numbers, for `dvc plots`."""
-    picks = [
-        ("style", "twain_share"),
-        ("style", "adherence"),
-        ("tool", "parseable"),
-        ("tool", "required_args"),
-        ("tool", "args_match"),
-        ("tool", "abstain_irrelevant"),
-        ("tool", "grounded"),
-        ("toxicity", "share_over_threshold"),
-        ("copy", "copied_share"),
-    ]
-    rows = []
-    for section, key in picks:
-        for model in MODELS:
-            value = metrics[model].get(section, {}).get(key)
-            if value is not None:
-                rows.append((f"{section}.{key} {model}", model, value))
-    return rows
-
-
-def prompt_sets(params: Params, splits: dict[str, list[dict]]) -> dict[str, list[Item]]:
-    """The prompts every model answers: style, tool turns and the fixed examples."""
-    profile = params.profiles[params.profile]
-    style = [
-        Item(r["id"], "style", r["id"], tuple(r["messages"][:-1]), persona=r["tags"]["persona"])
-        for r in ev.style_prompts(
-            splits["eval_style"], profile.style_prompts, params.seed, params.max_prompt_chars
+    conversations = [i.messages for i in items]
+    try:
+        return review.judge_models(
+            params.endpoint, params.cache_dir, params.samples, seed, conversations, answers
         )
-    ]
-    points = ev.sample_points(
-        [p for r in splits["eval_tool"] for p in ev.tool_points(r)],
-        profile.tool_points,
-        params.seed,
-    )
-    tool = [Item(p.id, p.kind, p.record_id, p.messages, p.tools, point=p) for p in points]
-    examples = [
-        Item(f"example:{k}", "example", f"example:{k}", messages, tools)
-        for k, (_, messages, tools) in enumerate(review.EXAMPLES)
-    ]
-    return {"style": style, "tool": tool, "examples": examples}
-
-
-def generate(params: Params, groups: dict[str, list[Item]]):
-    """answers[model][group], in item order, and the generation stats."""
-    from twainlora.serve import inference
-
-    inference.configure_threads(params.threads)
-    import torch
-
-    torch.manual_seed(params.seed)
-    model, tokenizer = inference.load(BASE, ADAPTERS, params.dtype)
-    stats = inference.GenerationStats()
-    answers: dict[str, dict[str, list[str]]] = {}
-    for name in MODELS:
-        answers[name] = {
-            group: inference.generate(
-                model,
-                tokenizer,
-                [inference.Conversation(i.messages, i.tools) for i in items],
-                adapter=None if name == "base" else name,
-                batch_size=params.profiles[params.profile].batch_size,
-                max_new_tokens=params.max_new_tokens[group],
-                stats=stats,
-            )
-            for group, items in groups.items()
-        }
-        log.info("%s: generated (%.1f tokens/s so far)", name, stats.tokens_per_s)
-    return answers, stats
-
-
-def copied_ngrams(params: Params, splits, texts: list[str]) -> set:
-    """The generated n-grams that occur verbatim in the training answers."""
-    n = params.copy_ngram
-    wanted = {g for t in texts for g in ev.ngrams(t, n)}
-    training = (
-        t
-        for name in ("train_style", "train_tool")
-        for r in splits[name]
-        for t in ev.assistant_texts(r)
-    )
-    return ev.copied_ngrams(wanted, training, n)
+    except GenerationError as e:
+        raise SystemExit(f"evaluate: the judge failed: {e}") from None
 
 
 def main() -> int:
@@ -283,128 +143,58 @@ def main() -> int:
     splits = {name: list(read_jsonl(path)) for name, path in SPLITS.items()}
     # Read every input before minutes of generation: a bad rating fails now.
     ratings = read_ratings()
-    train_metrics = {
-        name: json.loads(path.read_text("utf-8")) for name, path in TRAIN_METRICS.items()
-    }
+    train_metrics = {n: json.loads(p.read_text("utf-8")) for n, p in TRAIN_METRICS.items()}
 
-    classifier, classifier_report, confusion = style_classifier(params.classifier, splits)
-    log.info(
-        "style classifier: accuracy %.3f, macro-F1 %.3f on %d eval windows",
-        classifier_report["accuracy"],
-        classifier_report["macro_f1"],
-        len(confusion),
+    classifier, classifier_report, confusion = style.train_style_classifier(
+        params.classifier, splits, read_jsonl(TAGGED)
     )
-    groups = prompt_sets(params, splits)
+    log.info("style classifier: %s", {k: classifier_report[k] for k in ("accuracy", "macro_f1")})
+    profile = params.profiles[params.profile]
+    groups = prompts.prompt_sets(
+        splits["eval_style"], splits["eval_tool"], profile.style_prompts, profile.tool_points,
+        params.max_prompt_chars, params.seed,
+    )  # fmt: skip
     log.info("%s", {name: len(items) for name, items in groups.items()})
-    answers, stats = generate(params, groups)
-
-    # Scored: the style and tool answers; the examples are for reading, but are checked for
-    # toxicity and copying too.
-    items = groups["style"] + groups["tool"]
-    pooled = {m: answers[m]["style"] + answers[m]["tool"] for m in MODELS}
-    plain = {m: [ev.without_calls(t) for t in pooled[m] + answers[m]["examples"]] for m in MODELS}
-    copied = copied_ngrams(params, splits, [t for m in MODELS for t in plain[m]])
-    metrics: dict = {name: {} for name in MODELS}
-    for name in MODELS:
-        texts = answers[name]["style"]
-        metrics[name]["style"] = ev.style_adherence(
-            [i.persona for i in groups["style"]], classifier.probabilities(texts), texts
-        )
-        metrics[name]["tool"] = ev.tool_metrics(
-            [
-                (i.kind, ev.score_point(text, i.point))
-                for i, text in zip(groups["tool"], answers[name]["tool"], strict=True)
-            ]
-        )
-        metrics[name]["toxicity"] = ev.toxicity_summary(
-            ev.toxicity_probs(plain[name]), params.toxicity_threshold
-        )
-        metrics[name]["copy"] = ev.copy_summary(plain[name], copied, params.copy_ngram)
-
-    base_toxicity = metrics["base"]["toxicity"]["share_over_threshold"]
-    for name in MODELS[1:]:
-        metrics[name]["overfit"] = {
-            k: train_metrics[name][k]
-            for k in ("train_loss", "eval_loss", "loss_gap", "base_eval_loss")
-        }
-        toxicity = metrics[name]["toxicity"]["share_over_threshold"]
-        metrics[name]["toxicity"]["not_above_base"] = toxicity <= base_toxicity
-        if toxicity > base_toxicity:
-            log.warning(
-                "%s: toxicity %.4f is above the base model's %.4f", name, toxicity, base_toxicity
-            )
-
-    judged, judge_requests = judge_scores(params.judge, items, pooled, params.seed)
-    if judged:
-        for name in MODELS:
-            metrics[name]["judge"] = judged[name]
-
-    spot = ev.seeded_sample(range(len(items)), params.spot_check_per_model, params.seed)
-    rows = [
-        review.spot_check_row(
-            name,
-            items[k].id,
-            items[k].record_id,
-            items[k].kind,
-            items[k].messages,
-            pooled[name][k],
-            ratings,
-        )
-        for name in MODELS
-        for k in spot
-    ]
-    for name in MODELS:
-        ids = [r["id"] for r in rows if r["model"] == name]
-        metrics[name]["spot_check"] = review.ratings_summary(ratings, ids)
-    current = {r["id"] for r in rows}
-
-    for name in MODELS[1:]:
-        compared = ("style", "tool", "toxicity", "copy", "judge")
-        metrics[name]["delta_vs_base"] = ev.delta(
-            {k: metrics[name][k] for k in compared if k in metrics[name]}, metrics["base"]
-        )
-    metrics["classifier"] = classifier_report
-    metrics["judge"] = (
-        {"samples_per_model": metrics["base"]["judge"]["n"], "requests_sent": judge_requests}
-        if judged
-        else "not configured"
+    engine = answers.load_engine(
+        BASE, ADAPTERS, params.dtype, params.threads, params.context_length
     )
-    metrics["spot_check"] = {
-        "rows": len(rows),
-        "rated_rows": sum(1 for i in ratings if i in current),
-        "stale_ratings": sum(1 for i in ratings if i not in current),
-    }
+    decoding = answers.Decoding(params.parallel_tool_calls)
+    texts, stats = answers.answer_all(engine, MODELS, groups, params.max_new_tokens, decoding)
+
+    # Judged and spot-checked: the style and tool answers; the examples are for reading.
+    items = groups["style"] + groups["tool"]
+    pooled = {m: texts[m]["style"] + texts[m]["tool"] for m in MODELS}
+    judged, judge_requests = judge(params.judge, items, pooled, params.seed)
+    rows = review.spot_check_rows(items, pooled, params.spot_check_per_model, params.seed, ratings)
+    metrics = scorecard.assemble(
+        groups, texts, classifier, classifier_report, style.train_answers(splits), train_metrics, judged,
+        judge_requests, rows, ratings, params.toxicity_threshold, params.copy_ngram,
+    )  # fmt: skip
     metrics["run"] = {
         "profile": params.profile,
         "style_prompts": len(groups["style"]),
         "tool_points": len(groups["tool"]),
-        "generated_tokens": stats.new_tokens,
-        "tokens_per_s": round(stats.tokens_per_s, 1),
+        "decoding": {**decoding.describe(), "max_new_tokens": params.max_new_tokens},
+        **stats.summary(),
         "wall_seconds": round(time.perf_counter() - start),
-        # Both threads' CPU time: unlike the wall time, it does not grow when a neighbour's
-        # job shares the two cores.
+        # Every thread's CPU time: unlike the wall time, it does not grow when a neighbour's
+        # job shares the cores.
         "cpu_seconds": round(time.process_time()),
     }
 
     write_json(METRICS, metrics)
-    with atomic_open(CONFUSION) as f:
-        f.write("actual,predicted\n" + "".join(f"{a},{p}\n" for a, p in confusion))
-    with atomic_open(BARS) as f:
-        writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(["bar", "model", "value"])
-        writer.writerows(bar_rows(metrics))
-    with atomic_open(EXAMPLES) as f:
-        f.write(review.examples_markdown({m: answers[m]["examples"] for m in MODELS}))
-    write_spot_check(rows)
-    for name in MODELS:
-        log.info(
-            "%s: style %s | tool %s | toxicity %s",
-            name,
-            metrics[name]["style"],
-            {k: v for k, v in metrics[name]["tool"].items() if not k.startswith("n_")},
-            metrics[name]["toxicity"]["share_over_threshold"],
-        )
-    log.info("done in %d s", metrics["run"]["wall_seconds"])
+    outputs = {
+        CONFUSION: scorecard.csv_text(["actual", "predicted"], confusion),
+        BARS: scorecard.csv_text(["bar", "model", "value"], scorecard.bar_rows(metrics, MODELS)),
+        EXAMPLES: review.examples_markdown({m: texts[m]["examples"] for m in MODELS}),
+        SPOT_CHECK: review.spot_check_csv(rows),
+    }
+    for path, text in outputs.items():
+        with atomic_open(path) as f:
+            f.write(text)
+    log.info(
+        "done in %d s: %s", metrics["run"]["wall_seconds"], scorecard.bar_rows(metrics, MODELS)
+    )
     return 0
 
 

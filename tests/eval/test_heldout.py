@@ -10,10 +10,10 @@ import pytest
 from twainlora.core.params import from_dict
 from twainlora.data.dedupe import MinHashParams, jaccard, shingles
 from twainlora.domain import personas
-from twainlora.domain.weather import WeatherService
+from twainlora.domain.weather import DATE_KEYS, LOCATION_KEYS, WeatherService
 from twainlora.eval import heldout
 from twainlora.eval import heldout_phrases as P
-from twainlora.sft import episodes
+from twainlora.sft.episodes import dates, phrases
 
 from conftest import FIXTURES, run_stage, shipped_params, write_params
 
@@ -105,17 +105,17 @@ def test_relative_dates_resolve_against_the_system_prompt(service):
         system, request = item["messages"][0]["content"], item["messages"][1]["content"]
         offset = next(days for phrase, days in P.NOVEL_RELATIVE if phrase in request)
         today = dt.date.fromisoformat(item["expect"]["date"]) - dt.timedelta(days=offset)
-        spelled = f"{today.day} {episodes.MONTHS[today.month - 1]} {today.year}"
+        spelled = f"{today.day} {dates.MONTHS[today.month - 1]} {today.year}"
         assert today.isoformat() in system or spelled in system
 
 
 def test_novel_items_use_no_name_or_phrasing_of_the_training_data(service):
-    assert not set(P.NOVEL_TOOL_NAMES) & set(episodes.TOOL_NAMES + ["get_weather"])
-    assert not set(P.NOVEL_LOCATION_KEYS) & set(episodes.LOCATION_KEYS)
-    assert not set(P.NOVEL_DATE_KEYS) & set(episodes.DATE_KEYS)
-    assert not set(P.NOVEL_REQUESTS) & set(episodes.REQUESTS)
-    assert not set(P.NOVEL_NO_PLACE_REQUESTS) & set(episodes.NO_PLACE_REQUESTS)
-    assert not set(P.NOVEL_NO_DATE_REQUESTS) & set(episodes.NO_DATE_REQUESTS)
+    assert not set(P.NOVEL_TOOL_NAMES) & set(phrases.TOOL_NAMES + ["get_weather"])
+    assert not set(P.NOVEL_LOCATION_KEYS) & set(LOCATION_KEYS)
+    assert not set(P.NOVEL_DATE_KEYS) & set(DATE_KEYS)
+    assert not set(P.NOVEL_REQUESTS) & set(phrases.REQUESTS)
+    assert not set(P.NOVEL_NO_PLACE_REQUESTS) & set(phrases.NO_PLACE_REQUESTS)
+    assert not set(P.NOVEL_NO_DATE_REQUESTS) & set(phrases.NO_DATE_REQUESTS)
     training_system = [p for v in personas.PERSONA_PROMPTS.values() for p in v]
     b = builder(service)
     for kind in heldout.TOOL_KINDS:

@@ -189,6 +189,11 @@ def test_the_stage_then_a_rerun_with_ratings_and_a_judge(workdir, monkeypatch):
         assert isinstance(metrics[model]["toxicity"]["not_above_base"], bool)
     assert set(metrics["classifier"]["f1"]) == {"twain", "franklin", "other", "satire", "neutral"}
     assert metrics["run"]["style_prompts"] == 2 and metrics["run"]["tool_points"] == 6
+    # The answers came from the server's engine, asked as a client with its defaults, greedy.
+    decoding = metrics["run"]["decoding"]
+    assert decoding["engine"] == "twainlora.serve.engine" and decoding["tool_choice"] == "auto"
+    assert decoding["temperature"] == 0.0 and decoding["tool_grammar"] is True
+    assert sum(metrics["run"]["finish_reasons"].values()) == 3 * (2 + 6 + 10)
 
     confusion = read_csv(workdir / "plots/eval_confusion.csv")
     assert confusion and set(confusion[0]) == {"actual", "predicted"}

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import random
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
+from twainlora.data.fasttext_classifier import FastTextClassifier, settings_of
 from twainlora.data.filters import load_lexicon
 
 _HYPERBOLE = re.compile(
@@ -63,21 +62,15 @@ def weak_key(record: dict) -> list[str]:
     return keys
 
 
-def _ft_text(text: str) -> str:
-    return " ".join(re.findall(r"\w+|[^\w\s]", text.lower()))
-
-
 class ToneClassifier:
-    def __init__(self, model):
-        self.model = model
+    def __init__(self, classifier: FastTextClassifier):
+        self.classifier = classifier
 
     @classmethod
     def train(
         cls, records: Sequence[dict], params: ToneClassifierParams
     ) -> tuple[ToneClassifier, dict]:
         """Train on weakly labeled records; return the model and its held-out accuracy."""
-        import fasttext
-
         rng = random.Random(params.seed)
         labeled = {"humorous": [], "serious": []}
         for r in records:
@@ -97,21 +90,8 @@ class ToneClassifier:
             held += [(label, t) for t in texts[:n_held]]
             train += [(label, t) for t in texts[n_held:]]
         rng.shuffle(train)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "train.txt"
-            path.write_text("".join(f"__label__{lab} {_ft_text(t)}\n" for lab, t in train), "utf-8")
-            # thread=1: fastText's Hogwild updates are nondeterministic with several threads.
-            model = fasttext.train_supervised(
-                input=str(path),
-                epoch=params.epoch,
-                lr=params.lr,
-                wordNgrams=params.word_ngrams,
-                dim=params.dim,
-                seed=params.seed,
-                thread=1,
-                verbose=0,
-            )
-        clf = cls(model)
+        classifier = FastTextClassifier.train(train, **settings_of(params))
+        clf = cls(classifier)
         probs = clf.humorous_prob([t for _, t in held])
         correct = sum(
             (p >= 0.5) == (lab == "humorous") for (lab, _), p in zip(held, probs, strict=True)
@@ -124,12 +104,7 @@ class ToneClassifier:
         return clf, report
 
     def humorous_prob(self, texts: Sequence[str]) -> list[float]:
-        labels, probs = self.model.predict([_ft_text(t) for t in texts], k=2)
-        out = []
-        for labs, ps in zip(labels, probs, strict=True):
-            d = dict(zip(labs, ps, strict=True))
-            out.append(float(d.get("__label__humorous", 0.0)))
-        return out
+        return [p.get("humorous", 0.0) for p in self.classifier.probabilities(texts)]
 
 
 class Tagger:

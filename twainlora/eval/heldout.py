@@ -36,7 +36,7 @@ from twainlora.data.dedupe import MinHashParams, duplicate_pairs
 from twainlora.domain import personas
 from twainlora.domain.weather import GET_WEATHER_TOOL, City, WeatherService
 from twainlora.eval import heldout_phrases as P
-from twainlora.sft import episodes as seen
+from twainlora.sft.episodes import dates, phrases
 
 TOOL_KINDS = (
     "call_explicit",
@@ -49,7 +49,6 @@ TOOL_KINDS = (
 )
 STYLE_KINDS = ("twain", "franklin", "weather_joke", "passage")
 TOOL_PERSONAS = {"twain": 0.5, "neutral": 0.3, "franklin": 0.2}
-PERSONA_TONE = {"twain": "humorous", "franklin": "aphoristic", "neutral": "wry"}
 NOVEL_UNKNOWN_PLACES = ["Wakanda", "Lake Wobegon", "Sunnydale", "Springfield Gorge", "Vulcan"]
 NOVEL_API_FAILURES = [
     {"error": "upstream 503", "detail": "forecast provider unreachable"},
@@ -164,7 +163,7 @@ class HeldoutBuilder:
         self.books = sorted(set(books))
         self.headlines = sorted(set(headlines))
         self.unknown_places = [
-            p for p in seen.UNKNOWN_PLACES + NOVEL_UNKNOWN_PLACES if service.resolve(p) is None
+            p for p in phrases.UNKNOWN_PLACES + NOVEL_UNKNOWN_PLACES if service.resolve(p) is None
         ]
         self.first_day = dt.date.fromisoformat(params.first_reference_date)
         self.days = (dt.date.fromisoformat(params.last_reference_date) - self.first_day).days
@@ -178,21 +177,20 @@ class HeldoutBuilder:
         if novel:
             sentence = rng.choice(P.NOVEL_DATE_SENTENCES).format(
                 iso=today.isoformat(),
-                weekday=seen.WEEKDAYS[today.weekday()],
+                weekday=dates.WEEKDAYS[today.weekday()],
                 day=today.day,
-                month=seen.MONTHS[today.month - 1],
+                month=dates.MONTHS[today.month - 1],
                 year=today.year,
             )
             return rng.choice(P.NOVEL_SYSTEM_PROMPTS[persona]).format(date_sentence=sentence)
-        tokens = personas.control_tokens(persona, PERSONA_TONE[persona], "weather")
-        prompt = personas.pick(rng, personas.PERSONA_PROMPTS[persona])
-        return f"{tokens} {prompt} Today's date is {today.isoformat()}."
+        prompt = personas.system_prompt(rng, persona, personas.PERSONA_TONE[persona], "weather")
+        return f"{prompt} Today's date is {today.isoformat()}."
 
     def tools(self, rng, novel: bool) -> tuple[Schema, list[dict]]:
         schema = novel_schema(rng) if novel else Schema(GET_WEATHER_TOOL)
         tools = [schema.tool]
         if rng.random() < 0.3:
-            pool = P.NOVEL_DISTRACTORS if novel else seen.DISTRACTORS
+            pool = P.NOVEL_DISTRACTORS if novel else phrases.DISTRACTORS
             tools.append({"type": "function", "function": rng.choice(pool)})
             rng.shuffle(tools)
         return schema, tools
@@ -200,19 +198,21 @@ class HeldoutBuilder:
     def explicit_day(self, rng, today: dt.date, novel: bool) -> tuple[str, dt.date]:
         day = today + dt.timedelta(days=rng.randint(0, 9))
         if novel:
-            month, nth = seen.MONTHS[day.month - 1], ordinal(day.day)
+            month, nth = dates.MONTHS[day.month - 1], ordinal(day.day)
             return rng.choice([f"on the {nth} of {month}", f"on {month} {nth}"]), day
-        return seen.explicit_date_phrase(rng, day), day
+        return dates.explicit_date_phrase(rng, day), day
 
     def relative_day(self, rng, today: dt.date, novel: bool) -> tuple[str, dt.date]:
         if novel:
             phrase, offset = rng.choice(P.NOVEL_RELATIVE)
             return phrase, today + dt.timedelta(days=offset)
-        phrase, day, _ = seen.relative_date(rng, today)
+        phrase, day, _ = dates.relative_date(rng, today)
         return phrase, day
 
     def request(self, rng, loc: str, when: str, novel: bool) -> str:
-        return rng.choice(P.NOVEL_REQUESTS if novel else seen.REQUESTS).format(loc=loc, when=when)
+        return rng.choice(P.NOVEL_REQUESTS if novel else phrases.REQUESTS).format(
+            loc=loc, when=when
+        )
 
     @staticmethod
     def call_turns(schema: Schema, location: str, day: dt.date, result: dict) -> list[dict]:
@@ -277,18 +277,18 @@ class HeldoutBuilder:
                 if self.service.resolve(loc) is None:
                     result = self.service.get_weather(loc, day.isoformat())
                 else:
-                    failures = NOVEL_API_FAILURES if novel else seen.API_FAILURES
+                    failures = NOVEL_API_FAILURES if novel else phrases.API_FAILURES
                     result = dict(rng.choice(failures))
                 messages += self.call_turns(schema, loc, day, result)
                 expect = {"call": False, "result": result}
         elif kind == "missing_place":
             when, _ = self.relative_day(rng, today, novel)
-            bank = P.NOVEL_NO_PLACE_REQUESTS if novel else seen.NO_PLACE_REQUESTS
+            bank = P.NOVEL_NO_PLACE_REQUESTS if novel else phrases.NO_PLACE_REQUESTS
             messages.append({"role": "user", "content": rng.choice(bank).format(when=when)})
             expect = {"call": False, "ask": "location"}
         elif kind == "missing_date":
             city, loc = self.place(rng)
-            bank = P.NOVEL_NO_DATE_REQUESTS if novel else seen.NO_DATE_REQUESTS
+            bank = P.NOVEL_NO_DATE_REQUESTS if novel else phrases.NO_DATE_REQUESTS
             messages.append({"role": "user", "content": rng.choice(bank).format(loc=loc)})
             # Asking which day is right; so is a call for today's date.
             expect = {
@@ -344,10 +344,9 @@ class HeldoutBuilder:
         capitalized = request[:1].upper() + request[1:]
         if framing == "control_tokens":
             domain = "weather" if kind == "weather_joke" else "general"
-            tokens = personas.control_tokens(persona, PERSONA_TONE[persona], domain)
-            prompt = personas.pick(rng, personas.PERSONA_PROMPTS[persona])
+            prompt = personas.system_prompt(rng, persona, personas.PERSONA_TONE[persona], domain)
             return [
-                {"role": "system", "content": f"{tokens} {prompt}"},
+                {"role": "system", "content": prompt},
                 {"role": "user", "content": capitalized},
             ]
         if framing == "plain_system":

@@ -3,14 +3,18 @@ endpoint, cached), human spot-check ratings, and the fixed prompts answered side
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import re
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from twainlora.domain.personas import PERSONA_PROMPTS, TOOL_HINTS, control_tokens
 from twainlora.domain.weather import GET_WEATHER_TOOL
-from twainlora.eval.evaluation import conversation_text, mean, share
+from twainlora.eval.compare import mean, seeded_sample, share
+from twainlora.eval.tools import conversation_text
 from twainlora.sft.generators import Task
 
 # --- LLM judge ----------------------------------------------------------------------------
@@ -90,6 +94,30 @@ def judge_summary(judgements: Sequence[dict | None]) -> dict:
         "wit": mean([j["wit"] for j in parsed]),
         "grounded": share([j["grounded"] for j in parsed]),
     }
+
+
+def judge_models(
+    endpoint,
+    cache_dir: str,
+    samples: int,
+    seed: int,
+    conversations: Sequence[Sequence[dict]],
+    answers: dict[str, Sequence[str]],
+) -> tuple[dict[str, dict] | None, int]:
+    """Per model, the judge's summary over the same seeded sample of its answers, and the
+    requests sent; (None, 0) when no endpoint is configured (the metrics then say so, and no
+    score is made up). `endpoint`: an EndpointConfig (TWAINLORA_JUDGE_* override it)."""
+    if not endpoint.resolved("judge").configured:
+        return None, 0
+    from twainlora.sft.generators import EndpointGenerator
+
+    judge = EndpointGenerator(endpoint, cache_dir, seed, role="judge")
+    chosen = seeded_sample(range(len(conversations)), samples, seed)
+    out = {}
+    for model, texts in answers.items():
+        pairs = [(conversations[i], texts[i]) for i in chosen]
+        out[model] = judge_summary(run_judge(judge, pairs, key=model))
+    return out, judge.requests
 
 
 # --- human spot checks --------------------------------------------------------------------
@@ -181,6 +209,54 @@ def ratings_summary(ratings: dict[str, dict], ids: Iterable[str]) -> dict:
     if invented := [r["hallucinated_weather"] for r in rated if "hallucinated_weather" in r]:
         out["hallucinated_weather_share"] = share(invented)
     return out
+
+
+def read_ratings(path: Path) -> dict[str, dict]:
+    """The ratings file's rated rows by id ({} while there is no file)."""
+    if not path.exists():
+        return {}
+    with open(path, encoding="utf-8", newline="") as f:
+        return parse_ratings(csv.DictReader(f), str(path))
+
+
+def spot_check_rows(
+    items: Sequence, answers: dict[str, Sequence[str]], n: int, seed: int, ratings: dict
+) -> list[dict]:
+    """The sheet: the same seeded `n` of the items for every model, with its answers
+    (`answers[model][k]` answers items[k], an eval.prompts.Item)."""
+    chosen = seeded_sample(range(len(items)), n, seed)
+    return [
+        spot_check_row(
+            model,
+            items[k].id,
+            items[k].record_id,
+            items[k].kind,
+            items[k].messages,
+            texts[k],
+            ratings,
+        )
+        for model, texts in answers.items()
+        for k in chosen
+    ]
+
+
+def spot_check_csv(rows: Sequence[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=SPOT_CHECK_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def spot_check_summary(rows: Sequence[dict], ratings: dict[str, dict]) -> dict:
+    """How much of the current sheet is rated, and how many ratings are for answers the
+    models no longer give."""
+    current = {r["id"] for r in rows}
+    return {
+        "rows": len(rows),
+        "rated_rows": sum(1 for i in ratings if i in current),
+        "stale_ratings": sum(1 for i in ratings if i not in current),
+    }
 
 
 # --- side-by-side examples ----------------------------------------------------------------
@@ -325,7 +401,8 @@ def examples_markdown(answers: dict[str, Sequence[str]]) -> str:
         "# Side-by-side examples",
         "",
         "Greedy answers of each model to the same ten fixed prompts "
-        "(`twainlora/eval/evaluation.py: EXAMPLES`), written by `python stages/evaluate.py`.",
+        "(`twainlora/eval/review.py: EXAMPLES`), generated through the server's engine and "
+        "tool_choice auto, written by `python stages/evaluate.py`.",
         "",
     ]
     for k, (title, messages, tools) in enumerate(EXAMPLES):

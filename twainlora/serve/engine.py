@@ -1,5 +1,7 @@
-"""The generation engine behind the server: the base model with every adapter attached as a
-named PEFT adapter, one generation at a time, with optional grammar-constrained decoding.
+"""The generation engine behind the server, and so behind the evaluate stage and the
+benchmarks, which generate on the server's path (twainlora/serve/assistant.py): the base
+model with every adapter attached as a named PEFT adapter, one generation at a time, with
+optional grammar-constrained decoding.
 
 One generation at a time is deliberate: the active adapter is global state of the PeftModel,
 so switching it for a request and decoding must not interleave with another request. On this
@@ -78,8 +80,15 @@ class Engine:
 
     @classmethod
     def load(
-        cls, base_dir: Path, adapters_dir: Path, dtype: str, threads: int, context_length: int
+        cls,
+        base_dir: Path,
+        adapters: dict[str, Path],
+        dtype: str,
+        threads: int,
+        context_length: int,
     ) -> Engine:
+        """The base model with each of `adapters` (name -> PEFT folder) attached, on the GPU
+        when there is one."""
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -90,7 +99,6 @@ class Engine:
                 f"{base_dir} has no chat template; rebuild it with the base_model stage"
             )
         model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=getattr(torch, dtype))
-        adapters = adapter_dirs(adapters_dir)
         if BASE in adapters:
             raise ValueError(f"an adapter may not be named {BASE!r}: it is the bare base model")
         if adapters:
@@ -100,9 +108,7 @@ class Engine:
             model = PeftModel.from_pretrained(model, adapters[names[0]], adapter_name=names[0])
             for name in names[1:]:
                 model.load_adapter(adapters[name], adapter_name=name)
-        else:
-            log.warning("no adapters under %s: serving the base model only", adapters_dir)
-        model.eval()
+        model.to("cuda" if torch.cuda.is_available() else "cpu").eval()
         log.info("loaded %s with adapters %s", base_dir, sorted(adapters))
         return cls(model, tokenizer, (BASE, *adapters), context_length)
 
@@ -186,7 +192,8 @@ class Engine:
         ids: list[int] = []
         reason = "length"
         with torch.inference_mode():
-            inputs = torch.tensor([prompt_ids])
+            device = self.model.device
+            inputs = torch.tensor([prompt_ids], device=device)
             cache = DynamicCache(config=self.model.config)
             while len(ids) < max_tokens:
                 if cancel is not None and cancel.is_set():
@@ -195,7 +202,8 @@ class Engine:
                 # logits_to_keep=1: the prompt's other positions would cost a 49k-vocab
                 # projection each for nothing.
                 out = self.model(input_ids=inputs, cache=cache, use_cache=True, logits_to_keep=1)
-                logits = out.logits[0, -1].float()
+                # The mask and the sampler work on the CPU: one 49k-vector copy per token.
+                logits = out.logits[0, -1].float().cpu()
                 if matcher is not None:
                     words = torch.frombuffer(
                         bytearray(matcher.compute_bitmask()), dtype=torch.int32
@@ -217,7 +225,7 @@ class Engine:
                 if stopped or (matcher is not None and matcher.is_stopped()):
                     reason = "stop"
                     break
-                inputs = torch.tensor([[token]])
+                inputs = torch.tensor([[token]], device=device)
         rest = text.flush(ids)
         if rest:
             yield rest

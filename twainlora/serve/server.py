@@ -22,7 +22,6 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -33,8 +32,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from twainlora.core.toolcalls import ToolCall, ToolCallStream, split_tool_calls, tool_grammar
-from twainlora.serve.engine import Engine, Finish, PromptTooLong, Sampling
+from twainlora.core.toolcalls import ToolCall, ToolCallStream
+from twainlora.serve import assistant
+from twainlora.serve.assistant import Generation, Reply, finish_reason
+from twainlora.serve.engine import Engine, Finish, Sampling, adapter_dirs
 
 log = logging.getLogger("twainlora.serve.server")
 
@@ -159,12 +160,9 @@ class ChatRequest(_Lenient):
 
 @dataclass
 class Job:
-    """A validated request, ready to decode."""
+    """A validated request, its generation started (lazily)."""
 
-    model: str
-    events: Iterator[str | Finish]  # Engine.generate's
-    cancel: threading.Event
-    tool_names: frozenset[str] | None  # None: the reply is plain content, never parsed
+    generation: Generation
     include_usage: bool
 
 
@@ -172,8 +170,11 @@ def create_app(
     base_dir: Path, adapters_dir: Path, params: ServeParams, api_key: str | None = None
 ) -> FastAPI:
     """The server for the model in `base_dir` and every adapter under `adapters_dir`."""
+    adapters = adapter_dirs(Path(adapters_dir))
+    if not adapters:
+        log.warning("no adapters under %s: serving the base model only", adapters_dir)
     engine = Engine.load(
-        Path(base_dir), Path(adapters_dir), params.dtype, params.threads, params.context_length
+        Path(base_dir), adapters, params.dtype, params.threads, params.context_length
     )
     started = int(time.time())
     app = FastAPI(title="twainlora", docs_url=None, redoc_url=None)
@@ -238,8 +239,8 @@ def create_app(
         job = prepare(req, engine, params)
         if req.stream:
             return StreamingResponse(stream_chunks(job), media_type="text/event-stream")
-        finish = await run_in_threadpool(last_event, job.events)
-        return completion_body(job, finish)
+        reply = await run_in_threadpool(job.generation.reply)
+        return completion_body(job.generation.model, reply)
 
     return app
 
@@ -269,7 +270,8 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def prepare(req: ChatRequest, engine: Engine, params: ServeParams) -> Job:
-    """Validate what pydantic cannot, render the prompt and start (lazily) the generation."""
+    """Validate what pydantic cannot, then start (lazily) the generation on the one path
+    every generation takes (twainlora.serve.assistant)."""
     if req.model not in engine.model_ids:
         raise _unknown_model(req.model, engine)
     if req.n != 1:
@@ -283,24 +285,9 @@ def prepare(req: ChatRequest, engine: Engine, params: ServeParams) -> Job:
             param="response_format",
             code="unsupported",
         )
-    messages = [template_message(i, m) for i, m in enumerate(req.messages)]
-    tools = [t.model_dump(exclude_none=True) for t in req.tools or []]
-    choice = resolve_tool_choice(req, tools)
-    grammar = tool_names = None
-    if tools:
-        try:
-            parallel = (
-                params.parallel_tool_calls
-                if req.parallel_tool_calls is None
-                else req.parallel_tool_calls
-            )
-            grammar = tool_grammar(tools, choice, parallel)
-            engine.check_grammar(grammar)
-        except ValueError as e:
-            raise ApiError(400, f"tools cannot be enforced: {e}", param="tools") from e
-        if choice != "none":
-            tool_names = frozenset(t["function"]["name"] for t in tools)
-    prompt_ids = engine.render(messages, tools)
+    choice = req.tool_choice
+    if isinstance(choice, NamedToolChoice):
+        choice = {"name": choice.function.name}
     stop = (req.stop,) if isinstance(req.stop, str) else tuple(req.stop or ())
     sampling = Sampling(
         max_tokens=req.max_completion_tokens or req.max_tokens or params.max_tokens,
@@ -309,57 +296,31 @@ def prepare(req: ChatRequest, engine: Engine, params: ServeParams) -> Job:
         seed=req.seed,
         stop=stop,
     )
-    cancel = threading.Event()
     try:
-        events = engine.generate(req.model, prompt_ids, sampling, grammar, cancel)
-    except PromptTooLong as e:
-        raise ApiError(400, str(e), param="messages", code="context_length_exceeded") from e
-    include_usage = bool(req.stream_options and req.stream_options.include_usage)
-    return Job(req.model, events, cancel, tool_names, include_usage)
-
-
-def template_message(index: int, message: Message) -> dict:
-    """A request message as the chat template reads it."""
-    content = message.content
-    if isinstance(content, list):
-        content = "".join(part.text for part in content)
-    if message.role != "assistant" and content is None:
-        raise ApiError(400, f"messages[{index}] ({message.role}) has no content", param="messages")
-    if message.role == "assistant" and content is None and not message.tool_calls:
-        raise ApiError(
-            400, f"messages[{index}] has neither content nor tool_calls", param="messages"
+        generation = assistant.start(
+            engine,
+            req.model,
+            [request_message(m) for m in req.messages],
+            sampling=sampling,
+            tools=[t.model_dump(exclude_none=True) for t in req.tools or []],
+            tool_choice=choice,
+            parallel_tool_calls=(
+                params.parallel_tool_calls
+                if req.parallel_tool_calls is None
+                else req.parallel_tool_calls
+            ),
         )
-    out = {"role": "system" if message.role == "developer" else message.role, "content": content}
+    except assistant.RequestError as e:
+        raise ApiError(400, e.message, param=e.param, code=e.code) from e
+    include_usage = bool(req.stream_options and req.stream_options.include_usage)
+    return Job(generation, include_usage)
+
+
+def request_message(message: Message) -> dict:
+    out = message.model_dump(include={"role", "content"})
     if message.tool_calls:
         out["tool_calls"] = [c.model_dump() for c in message.tool_calls]
     return out
-
-
-def resolve_tool_choice(req: ChatRequest, tools: list[dict]) -> str | dict:
-    choice = req.tool_choice
-    if not tools:
-        if choice not in (None, "none"):
-            raise ApiError(400, "tool_choice needs tools", param="tool_choice")
-        return "none"
-    if isinstance(choice, NamedToolChoice):
-        name = choice.function.name
-        if name not in {t["function"]["name"] for t in tools}:
-            raise ApiError(400, f"tool_choice names {name!r}, not in tools", param="tool_choice")
-        return {"name": name}
-    return choice or "auto"
-
-
-def last_event(events) -> Finish:
-    for event in events:
-        if isinstance(event, Finish):
-            return event
-    raise AssertionError("a generation ended without a Finish")
-
-
-def finish_reason(finish: Finish, calls: list[ToolCall]) -> str:
-    if finish.reason == "length":
-        return "length"
-    return "tool_calls" if calls else "stop"
 
 
 def openai_tool_calls(calls: list[ToolCall], first_index: int = 0) -> list[dict]:
@@ -382,30 +343,27 @@ def usage(finish: Finish) -> dict:
     }
 
 
-def completion_body(job: Job, finish: Finish) -> dict:
-    if job.tool_names is None:
-        content, calls = finish.text, []
-    else:
-        content, calls = split_tool_calls(finish.text, job.tool_names)
-    message = {"role": "assistant", "content": content}
-    if calls:
+def completion_body(model: str, reply: Reply) -> dict:
+    message = {"role": "assistant", "content": reply.content}
+    if reply.tool_calls:
         message["tool_calls"] = [
-            {k: v for k, v in c.items() if k != "index"} for c in openai_tool_calls(calls)
+            {k: v for k, v in c.items() if k != "index"}
+            for c in openai_tool_calls(list(reply.tool_calls))
         ]
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "object": "chat.completion",
         "created": int(time.time()),
-        "model": job.model,
+        "model": model,
         "choices": [
             {
                 "index": 0,
                 "message": message,
                 "logprobs": None,
-                "finish_reason": finish_reason(finish, calls),
+                "finish_reason": reply.finish_reason,
             }
         ],
-        "usage": usage(finish),
+        "usage": usage(reply.finish),
     }
 
 
@@ -415,9 +373,11 @@ async def stream_chunks(job: Job):
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()
 
+    generation = job.generation
+
     def produce():
         try:
-            for event in job.events:
+            for event in generation.events:
                 loop.call_soon_threadsafe(queue.put_nowait, event)
         except Exception as e:  # handed to the client as an error event, below
             loop.call_soon_threadsafe(queue.put_nowait, e)
@@ -435,13 +395,14 @@ async def stream_chunks(job: Job):
             "id": completion_id,
             "object": "chat.completion.chunk",
             "created": created,
-            "model": job.model,
+            "model": generation.model,
             "choices": choices,
             **(extra or {}),
         }
         return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
-    parser = ToolCallStream(job.tool_names) if job.tool_names is not None else None
+    names = generation.tool_names
+    parser = ToolCallStream(names) if names is not None else None
     calls: list[ToolCall] = []
 
     def deltas(events) -> list[str]:
@@ -474,4 +435,4 @@ async def stream_chunks(job: Job):
                 yield line
         yield "data: [DONE]\n\n"
     finally:
-        job.cancel.set()
+        generation.cancel.set()
