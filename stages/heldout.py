@@ -73,6 +73,7 @@ def main() -> int:
         "style": dict(sorted(Counter(f"{i['kind']}/{i['framing']}" for i in style).items())),
         "candidates_rejected_near_duplicate": len(rejects),
         "cities_available": len(builder.cities),
+        "unseen_cities": builder.unseen_cities,
     }
     write_json(METRICS, metrics)
     log.info("%d tool items, %d style items; %s", len(tool), len(style), metrics)

@@ -64,6 +64,13 @@ def test_train_cities_are_never_asked_about(service):
     assert [c.label for c in b.cities if c.name == "Paris"] == ["Paris, Île-de-France, France"]
 
 
+def test_when_train_names_every_city_the_items_reuse_them_and_say_so(service):
+    every = {c.label for c in service.cities}
+    b = heldout.HeldoutBuilder(service, params(), every, [], [])
+    assert not b.unseen_cities and b.cities
+    assert builder(service).unseen_cities
+
+
 def test_each_kind_expects_what_the_tool_and_the_service_say(service):
     b = builder(service)
     for kind in heldout.TOOL_KINDS:

@@ -163,6 +163,12 @@ def smoke_params(repo: Path) -> None:
     )
     params["tool_episodes"]["cities"] = "../mirror/geo/cities.csv"
     params["tool_episodes"]["episodes"].update(n_episodes=80, min_city_population=10000)
+    params["heldout"].update(
+        cities="../mirror/geo/cities.csv",
+        min_city_population=10000,
+        tool_counts={kind: 2 for kind in params["heldout"]["tool_counts"]},
+        style_counts={kind: 2 for kind in params["heldout"]["style_counts"]},
+    )
     # Every stage with a smoke profile (train, evaluate) runs it.
     for section in params.values():
         if "smoke" in section.get("profiles", {}):
