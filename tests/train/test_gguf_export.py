@@ -120,3 +120,29 @@ def test_unsupported_inputs_are_refused_with_the_reason(tmp_path):
     assert not (tmp_path / "x.gguf").exists()
     with pytest.raises(gguf_export.GGUFExportError, match="quant must be"):
         gguf_export.write_model(tmp_path, smollm2_gguf_path(), tmp_path / "m.gguf", "q4", "")
+
+
+@pytest.mark.slow
+def test_the_plain_template_renders_exactly_like_ours(base_model_dir):
+    from transformers import AutoTokenizer
+
+    from twainlora.domain.weather import GET_WEATHER_TOOL
+
+    tokenizer = AutoTokenizer.from_pretrained(base_model_dir)
+    call = {"name": "get_weather", "arguments": '{"location": "Paris", "date": "2026-01-02"}'}
+    messages = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "weather paris tomorrow"},
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "c", "function": call}]},
+        {"role": "tool", "tool_call_id": "c", "content": '{"temperature_c": 3}'},
+        {"role": "assistant", "content": "Cold."},
+        {"role": "user", "content": "thanks"},
+    ]
+    ours, plain = (
+        tokenizer.apply_chat_template(
+            messages, tools=[GET_WEATHER_TOOL], tokenize=False, add_generation_prompt=True,
+            chat_template=template,
+        )
+        for template in (tokenizer.chat_template, gguf_export.plain_chat_template(tokenizer.chat_template))
+    )  # fmt: skip
+    assert plain == ours and "<tool_call>" in ours
