@@ -37,7 +37,15 @@ METRICS = Path("metrics/chunk.json")
 @dataclass(frozen=True)
 class Params:
     tokenizer: str
-    chunk: ChunkParams
+    max_tokens: int
+    overlap_min: int
+    overlap_max: int
+
+    def __post_init__(self):
+        self.chunking()  # ChunkParams checks the sizes: fail at load, not mid-run
+
+    def chunking(self) -> ChunkParams:
+        return ChunkParams(self.max_tokens, self.overlap_min, self.overlap_max)
 
 
 def passage_key(record: dict) -> tuple:
@@ -58,8 +66,8 @@ def main() -> int:
         units: list[Unit] = []
         for record in section:
             unit = Unit(record["text"], record["meta"]["tokens"], record["id"])
-            if unit.tokens > params.chunk.max_tokens:
-                units.extend(split_long(unit, params.chunk.max_tokens, counter.count))
+            if unit.tokens > params.max_tokens:
+                units.extend(split_long(unit, params.max_tokens, counter.count))
             else:
                 units.append(unit)
         gid, sec = passage_key(section[0])
@@ -68,7 +76,7 @@ def main() -> int:
             for k, v in section[0]["meta"].items()
             if k not in ("paragraph", "paragraphs", "tokens")
         }
-        for n, chunk in enumerate(chunk_units(units, params.chunk)):
+        for n, chunk in enumerate(chunk_units(units, params.chunking())):
             parents = list(dict.fromkeys(u.parent for u in chunk))
             out.append(
                 {
