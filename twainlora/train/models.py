@@ -13,7 +13,7 @@ from pathlib import Path
 from twainlora.core.tokens import smollm2_gguf_path
 
 EMBEDDED = "smollm2-gguf"
-TEMPLATE_DIR = Path(__file__).parent / "templates"
+TEMPLATE_DIR = Path(__file__).parents[1] / "templates"
 
 
 def load_chat_template(name: str) -> str:
