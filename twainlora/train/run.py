@@ -20,7 +20,7 @@ from pathlib import Path
 
 from twainlora.core.jsonl import atomic_open
 from twainlora.train import training
-from twainlora.train.models import library_versions
+from twainlora.train.models import library_versions, replaced_folder
 from twainlora.train.training import TrainParams
 
 log = logging.getLogger(__name__)
@@ -134,16 +134,13 @@ def fit(trainer, run_dir: Path) -> Fit:
 
 
 def save_adapter(trainer, tokenizer, out: Path) -> None:
-    """The adapter folder (adapter_config.json, adapter_model.safetensors, tokenizer), written
-    beside `out` and renamed over it, so a killed run never leaves half a folder."""
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    trainer.model.save_pretrained(tmp)
-    training.sort_target_modules(tmp / "adapter_config.json")
-    tokenizer.save_pretrained(tmp)
-    (tmp / "README.md").unlink(missing_ok=True)  # PEFT's model card stub: not an adapter file
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
+    """The adapter folder: adapter_config.json (target_modules sorted), the weights, the
+    tokenizer."""
+    with replaced_folder(out) as tmp:
+        trainer.model.save_pretrained(tmp)
+        training.sort_target_modules(tmp / "adapter_config.json")
+        tokenizer.save_pretrained(tmp)
+        (tmp / "README.md").unlink(missing_ok=True)  # PEFT's model card stub: not adapter
 
 
 def metrics(
