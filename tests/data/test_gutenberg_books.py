@@ -3,6 +3,7 @@
 import re
 
 import pytest
+import yaml
 
 from twainlora.data.books import load_books
 from twainlora.data.gutenberg import (
@@ -26,8 +27,11 @@ FRONT_MATTER = re.compile(
 )
 
 
-def test_both_stages_read_the_same_books_file():
+def test_both_stages_read_the_same_books_file_and_depend_on_it():
     assert PARAMS["clean"]["books"] == PARAMS["ingest_gutenberg"]["books"]
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    for name in ("ingest_gutenberg", "clean"):
+        assert f"${{{name}.books}}" in stages[name]["deps"]
 
 
 def test_every_listed_book_has_bounds():
