@@ -66,7 +66,7 @@ def main(argv: list[str]) -> int:
     torch.set_num_threads(params.threads)
     train_file, eval_file, init_from = SPLITS[name]
     init_dir = ADAPTERS / init_from if init_from else None
-    examples = run.load_examples(BASE, train_file, eval_file, params, name)
+    examples = run.load_splits(BASE, train_file, eval_file, params, name)
     inputs = [BASE, train_file, eval_file] + ([init_dir] if init_dir else [])
     run_dir = CHECKPOINTS / name / training.fingerprint({"name": name, **asdict(params)}, inputs)
     trainer, timer = run.build_trainer(

@@ -44,7 +44,7 @@ class Fit:
     resumed_from: str | None  # the checkpoint the run resumed from
 
 
-def load_examples(base: Path, train_file: Path, eval_file: Path, params: TrainParams, name: str):
+def load_splits(base: Path, train_file: Path, eval_file: Path, params: TrainParams, name: str):
     """The tokenizer and the encoded train and eval examples (a stratified sample of each
     split in the cpu/smoke profiles)."""
     from datasets import Dataset
