@@ -24,6 +24,7 @@ repro: setup
 
 test: setup
 	$(BIN)/ruff check twainlora stages tests bench scripts
+	$(BIN)/ruff format --check twainlora stages tests bench scripts
 	$(BIN)/python -m pytest
 
 # After `make repro` (the model benchmarks read models/ and data/splits/).
@@ -36,3 +37,4 @@ bench: setup
 
 lint: setup
 	$(BIN)/ruff check twainlora stages tests bench scripts
+	$(BIN)/ruff format --check twainlora stages tests bench scripts

@@ -78,7 +78,7 @@ def build(params: TrainParams, split: str, examples: int, steps: int, stock: boo
         max_steps=steps, eval_strategy="no", save_strategy="no", logging_steps=1,
         load_best_model_at_end=False,
     )  # fmt: skip
-    trainer = training.sft_trainer_class(cuda=stock)(  # cuda=True: TRL's SFTTrainer
+    trainer = training.sft_trainer_class(fused_lm_head=stock)(
         model=AutoModelForCausalLM.from_pretrained(BASE),
         args=config,
         train_dataset=Dataset.from_list(rows),

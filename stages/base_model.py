@@ -15,10 +15,7 @@ bfloat16. Writes:
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -45,14 +42,6 @@ class Params:
             raise ValueError("dtype must be float32, bfloat16 or float16")
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     params = load_params("base_model", Params)
@@ -63,35 +52,15 @@ def main() -> int:
     model, tokenizer = models.load_source(params.source, params.dtype)
     load_s = time.perf_counter() - start
     models.prepare_tokenizer(tokenizer, template, params.end_token)
-    end_id = tokenizer.convert_tokens_to_ids(params.end_token)
-    model.generation_config.eos_token_id = end_id
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
-    model.config.eos_token_id = end_id
-
-    # Save into a sibling folder, then swap it in: a crash leaves the old model or none.
-    tmp = OUT.with_name(OUT.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
+    models.set_end_token(model, tokenizer, params.end_token)
     start = time.perf_counter()
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    source_hash = (
-        sha256_of(models.smollm2_gguf_path()) if params.source == models.EMBEDDED else None
-    )
-    (tmp / "twainlora.json").write_text(
-        json.dumps(
-            {
-                "params": asdict(params),
-                "versions": models.library_versions(),
-                "source_sha256": source_hash,
-            },
-            indent=2,
-            sort_keys=True,
-        )
-        + "\n",
-        "utf-8",
-    )
-    shutil.rmtree(OUT, ignore_errors=True)
-    tmp.rename(OUT)
+    embedded = params.source == models.EMBEDDED
+    info = {
+        "params": asdict(params),
+        "versions": models.library_versions(),
+        "source_sha256": models.sha256_of(models.smollm2_gguf_path()) if embedded else None,
+    }
+    models.save_base(model, tokenizer, OUT, info)
     save_s = time.perf_counter() - start
     size = sum(p.stat().st_size for p in OUT.iterdir())
     write_json(

@@ -15,17 +15,13 @@ can keep a passage on one side. Writes:
 from __future__ import annotations
 
 import logging
-import statistics
 import sys
 from dataclasses import dataclass
-from itertools import groupby
 from pathlib import Path
-
-from tqdm import tqdm
 
 from twainlora.core.jsonl import read_jsonl, write_json, write_jsonl
 from twainlora.core.params import load_params
-from twainlora.data.chunking import ChunkParams, Unit, chunk_units, split_long
+from twainlora.data.chunking import ChunkParams, chunk_books, size_metrics, whole
 
 log = logging.getLogger("chunk")
 
@@ -37,11 +33,15 @@ METRICS = Path("metrics/chunk.json")
 @dataclass(frozen=True)
 class Params:
     tokenizer: str
-    chunk: ChunkParams
+    max_tokens: int
+    overlap_min: int
+    overlap_max: int
 
+    def __post_init__(self):
+        self.chunking()  # ChunkParams checks the sizes: fail at load, not mid-run
 
-def passage_key(record: dict) -> tuple:
-    return (record["meta"]["gutenberg_id"], record["meta"]["section"])
+    def chunking(self) -> ChunkParams:
+        return ChunkParams(self.max_tokens, self.overlap_min, self.overlap_max)
 
 
 def main() -> int:
@@ -52,56 +52,10 @@ def main() -> int:
     counter = TokenCounter(params.tokenizer)
     records = list(read_jsonl(IN))
     books = [r for r in records if r["source"] == "gutenberg"]
-    out: list[dict] = []
-    sections = [list(g) for _, g in groupby(books, key=passage_key)]
-    for section in tqdm(sections, desc="chunk: sections", unit="section"):
-        units: list[Unit] = []
-        for record in section:
-            unit = Unit(record["text"], record["meta"]["tokens"], record["id"])
-            if unit.tokens > params.chunk.max_tokens:
-                units.extend(split_long(unit, params.chunk.max_tokens, counter.count))
-            else:
-                units.append(unit)
-        gid, sec = passage_key(section[0])
-        meta = {
-            k: v
-            for k, v in section[0]["meta"].items()
-            if k not in ("paragraph", "paragraphs", "tokens")
-        }
-        for n, chunk in enumerate(chunk_units(units, params.chunk)):
-            parents = list(dict.fromkeys(u.parent for u in chunk))
-            out.append(
-                {
-                    "id": f"gutenberg:{gid}:s{sec:04d}c{n:03d}",
-                    "text": "\n".join(u.text for u in chunk),
-                    "source": "gutenberg",
-                    "meta": {
-                        **meta,
-                        "tokens": sum(u.tokens for u in chunk),
-                        "parents": parents,
-                        "passage": f"gutenberg:{gid}:s{sec:04d}",
-                    },
-                }
-            )
-    for record in records:
-        if record["source"] != "gutenberg":
-            out.append(
-                {
-                    **record,
-                    "meta": {**record["meta"], "parents": [record["id"]], "passage": record["id"]},
-                }
-            )
-    metrics = {}
-    for source in sorted({r["source"] for r in out}):
-        sizes = [r["meta"]["tokens"] for r in out if r["source"] == source]
-        metrics[source] = {
-            "chunks": len(sizes),
-            "tokens_total": sum(sizes),
-            "tokens_median": statistics.median(sizes),
-            "tokens_max": max(sizes),
-        }
+    out = chunk_books(books, params.chunking(), counter.count)
+    out += [whole(r) for r in records if r["source"] != "gutenberg"]
     write_jsonl(OUT, out)
-    write_json(METRICS, metrics)
+    write_json(METRICS, size_metrics(out))
     log.info("%d chunks", len(out))
     return 0
 

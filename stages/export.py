@@ -14,7 +14,6 @@ otherwise. Writes:
 from __future__ import annotations
 
 import logging
-import shutil
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -38,21 +37,6 @@ class Params:
     threads: int
 
 
-def greedy(model, tokenizer, prompt: str, max_new_tokens: int):
-    """(new token ids, first-step logits) of greedy decoding after the chat template."""
-    import torch
-
-    ids = tokenizer.apply_chat_template(
-        [{"role": "user", "content": prompt}], add_generation_prompt=True, return_tensors="pt"
-    )["input_ids"]
-    with torch.no_grad():
-        logits = model(input_ids=ids).logits[0, -1]
-        out = model.generate(
-            input_ids=ids, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=None
-        )
-    return out[0, ids.shape[1] :].tolist(), logits
-
-
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     params = load_params("export", Params)
@@ -60,44 +44,40 @@ def main() -> int:
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from twainlora.train.merge import merge_and_check, save_merged
+
     torch.set_num_threads(params.threads)
     adapter = ADAPTERS / params.adapter
     if not (adapter / "adapter_config.json").exists():
         raise SystemExit(f"export: {adapter} is not an adapter folder (no adapter_config.json)")
     tokenizer = AutoTokenizer.from_pretrained(BASE)
     model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(BASE), adapter).eval()
-    before = [greedy(model, tokenizer, p, params.max_new_tokens) for p in params.prompts]
-    merged = model.merge_and_unload().eval()
-    after = [greedy(merged, tokenizer, p, params.max_new_tokens) for p in params.prompts]
-
-    matches = sum(a[0] == b[0] for a, b in zip(before, after, strict=True))
-    max_diff = max(float((a[1] - b[1]).abs().max()) for a, b in zip(before, after, strict=True))
-    if matches != len(params.prompts):
+    merged, check = merge_and_check(model, tokenizer, params.prompts, params.max_new_tokens)
+    if not check.ok:
         raise SystemExit(
             f"export: the merged model's greedy output differs from base + {adapter} on "
-            f"{len(params.prompts) - matches} of {len(params.prompts)} prompts "
-            f"(max first-token logit difference {max_diff:.2e}); nothing written"
+            f"{check.prompts - check.greedy_matches} of {check.prompts} prompts "
+            f"(max first-token logit difference {check.max_logit_diff:.2e}); nothing written"
         )
-
     out = MERGED / params.adapter
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    merged.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
+    save_merged(merged, tokenizer, out)
     write_json(
         METRICS,
         {
             "adapter": params.adapter,
-            "prompts": len(params.prompts),
-            "greedy_matches": matches,
+            "prompts": check.prompts,
+            "greedy_matches": check.greedy_matches,
             # rounded to its order of magnitude: float noise must not make the metric flap
-            "max_logit_diff": float(f"{max_diff:.0e}"),
+            "max_logit_diff": float(f"{check.max_logit_diff:.0e}"),
             "params": asdict(params),
         },
     )
-    log.info("merged %s into %s: %d/%d greedy matches", adapter, out, matches, len(params.prompts))
+    log.info(
+        "merged %s into %s: %d/%d greedy matches",
+        adapter,
+        out,
+        *(check.greedy_matches, check.prompts),
+    )
     return 0
 
 

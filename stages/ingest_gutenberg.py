@@ -1,4 +1,5 @@
-"""Ingest the Gutenberg books listed in params.yaml (ingest_gutenberg) into raw text records.
+"""Ingest the Gutenberg books of the books file (params.yaml ingest_gutenberg.books) into raw
+text records.
 
     python stages/ingest_gutenberg.py
 
@@ -12,7 +13,6 @@ Project Gutenberg only when the mirror lacks it. Writes:
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import sys
 from dataclasses import dataclass
@@ -20,7 +20,8 @@ from pathlib import Path
 
 from twainlora.core.jsonl import write_json, write_jsonl
 from twainlora.core.params import load_params
-from twainlora.data.gutenberg import GutenbergError, decode, download
+from twainlora.data.books import load_books, read_book
+from twainlora.data.gutenberg import GutenbergError
 
 log = logging.getLogger("ingest_gutenberg")
 
@@ -30,36 +31,21 @@ METRICS = Path("metrics/ingest_gutenberg.json")
 
 
 @dataclass(frozen=True)
-class Book:
-    id: int
-    author: str
-    title: str
-    year: int
-    path: str  # relative to the mirror
-
-
-@dataclass(frozen=True)
 class Params:
     mirror: str
     url_template: str  # where a book missing from the mirror is downloaded from
-    books: list[Book]
+    books: str  # the books file (configs/books.yaml)
 
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     params = load_params("ingest_gutenberg", Params)
+    books = load_books(params.books)
     records, rejects = [], []
     counts = {"books": 0, "from_mirror": 0, "downloaded": 0, "rejected": 0, "bytes": 0}
-    for book in params.books:
-        path = Path(params.mirror) / book.path
-        url = params.url_template.format(id=book.id)
+    for book in books:
         try:
-            if path.exists():
-                raw, retrieved = path.read_bytes(), "mirror"
-            else:
-                log.info("%s not in the mirror; downloading %s", path, url)
-                raw, retrieved = download(url), "download"
-            text = decode(raw, str(path))
+            record, retrieved, size = read_book(book, params.mirror, params.url_template)
         except (GutenbergError, OSError) as e:  # requests' errors are OSErrors too
             log.warning("rejected book %s: %s", book.id, e)
             rejects.append(
@@ -68,32 +54,15 @@ def main() -> int:
                     "id": f"gutenberg:{book.id}",
                     "reason": type(e).__name__,
                     "detail": str(e),
-                    "path": str(path),
+                    "path": str(Path(params.mirror) / book.path),
                 }
             )
             counts["rejected"] += 1
             continue
         counts["books"] += 1
         counts[{"mirror": "from_mirror", "download": "downloaded"}[retrieved]] += 1
-        counts["bytes"] += len(raw)
-        records.append(
-            {
-                "id": f"gutenberg:{book.id}",
-                "text": text,
-                "source": "gutenberg",
-                "meta": {
-                    "gutenberg_id": book.id,
-                    "author": book.author,
-                    "title": book.title,
-                    "year": book.year,
-                    "url": f"https://www.gutenberg.org/ebooks/{book.id}",
-                    "license": "public-domain",
-                    "sha256": hashlib.sha256(raw).hexdigest(),
-                    "retrieved": retrieved,
-                    "mirror_path": book.path,
-                },
-            }
-        )
+        counts["bytes"] += size
+        records.append(record)
     write_jsonl(OUT, records)
     write_jsonl(REJECTS, rejects)
     write_json(METRICS, counts)

@@ -15,24 +15,13 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm import tqdm
-
 from twainlora.core.jsonl import atomic_open, read_jsonl, write_json, write_jsonl
 from twainlora.core.params import load_params
-from twainlora.core.records import TAG_VALUES, validation_errors
-from twainlora.data.tagging import (
-    SPOT_TAGS,
-    Tagger,
-    TagRules,
-    ToneClassifier,
-    ToneClassifierParams,
-    spot_label_agreement,
-    spot_sample,
-)
+from twainlora.data import tagging
+from twainlora.data.tagging import TagRules, ToneClassifierParams
 
 log = logging.getLogger("tag")
 
@@ -51,62 +40,28 @@ class Params:
     batch_size: int
 
 
-def read_spot_labels(path: Path) -> dict[str, dict]:
-    """Human labels already in the sheet, by record id (an absent sheet has none)."""
-    import pandas as pd
-
-    if not path.exists():
-        return {}
-    sheet = pd.read_csv(path, dtype=str, keep_default_na=False)
-    human = [c for c in sheet.columns if c.startswith("human_")]
-    return {row["id"]: {c: row[c] for c in human} for row in sheet.to_dict("records")}
-
-
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     params = load_params("tag", Params)
     import pandas as pd
 
     records = list(read_jsonl(IN))
-    classifier, clf_report = ToneClassifier.train(records, params.tone_classifier)
-    tagger = Tagger(params.rules)
-    tagged = []
-    for start in tqdm(range(0, len(records), params.batch_size), desc="tag", unit="batch"):
-        batch = records[start : start + params.batch_size]
-        probs = classifier.humorous_prob([r["text"] for r in batch])
-        for record, p in zip(batch, probs, strict=True):
-            out = {**record, "tags": tagger.tags(record, p)}
-            if errors := validation_errors(out):
-                raise ValueError(f"{IN}: record {record['id']} fails the schema: {errors}")
-            tagged.append(out)
-
-    previous = read_spot_labels(SPOT)
-    rows = []
-    for r in spot_sample(tagged, params.spot_sample_size, params.spot_seed):
-        human = previous.get(r["id"], {})
-        rows.append(
-            {
-                "id": r["id"],
-                "source": r["source"],
-                "text": r["text"][:600],
-                **{t: r["tags"][t] for t in SPOT_TAGS},
-                **{f"human_{t}": human.get(f"human_{t}", "") for t in SPOT_TAGS},
-            }
-        )
+    classifier, clf_report = tagging.ToneClassifier.train(records, params.tone_classifier)
+    tagger = tagging.Tagger(params.rules)
+    tagged = tagging.tag_all(records, classifier, tagger, params.batch_size, str(IN))
+    # The sheet is git-tracked: labels a human filled in stay with their record.
+    previous = tagging.read_spot_labels(SPOT)
+    rows = tagging.spot_sheet(tagged, params.spot_sample_size, params.spot_seed, previous)
     with atomic_open(SPOT) as f:
         pd.DataFrame(rows).to_csv(f, index=False, lineterminator="\n")
-
-    counts = {
-        tag: dict(sorted(Counter(r["tags"][tag] for r in tagged).items())) for tag in TAG_VALUES
-    }
     write_jsonl(OUT, tagged)
     write_json(
         METRICS,
         {
             "records": len(tagged),
-            "tags": counts,
+            "tags": tagging.tag_counts(tagged),
             "tone_classifier": clf_report,
-            "spot_labels": spot_label_agreement(rows),
+            "spot_labels": tagging.spot_label_agreement(rows),
         },
     )
     log.info(

@@ -15,13 +15,18 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED_CORPORA = ROOT.parent / "shared" / "corpora"
 
-# What tests/fixtures/mirror holds, as params.yaml entries (paths relative to the mirror).
+# What tests/fixtures/mirror holds, as books-file and params.yaml entries (paths relative to
+# the mirror).
 TINY_TWAIN_BOOK = {
     "id": 1,
     "year": 1900,
     "author": "Mark Twain",
     "title": "A Tiny Book",
     "path": "gutenberg/tiny/1_tiny.txt",
+    "body": {
+        "start": "The river was wide and brown that morning, and the steamboat came around the bend",
+        "end": "unjust, to be certain they had understood the point of the lesson.",
+    },
 }
 ONION_SOURCE = {
     "key": "oon",
@@ -35,6 +40,19 @@ POSTS_SOURCE = {"key": "posts", "path": "reddit/posts_small.csv"}
 
 def shipped_params() -> dict:
     return yaml.safe_load((ROOT / "params.yaml").read_text("utf-8"))
+
+
+def shipped_books() -> list[dict]:
+    """The entries of the shipped books file (configs/books.yaml)."""
+    path = ROOT / shipped_params()["ingest_gutenberg"]["books"]
+    return yaml.safe_load(path.read_text("utf-8"))["books"]
+
+
+def write_books(path: Path, books: list[dict]) -> str:
+    """A books file at `path` listing `books`; returns the path as params name it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump({"books": books}, sort_keys=False), "utf-8")
+    return str(path)
 
 
 def run_stage(

@@ -55,3 +55,30 @@ def test_split_long_cuts_at_sentence_boundaries():
     parts = split_long(Unit(text, 10, "p"), 5, count)
     assert [p.text for p in parts] == ['He came. "Why?" she asked.', "It was late! The end."]
     assert all(p.parent == "p" for p in parts)
+
+
+def test_chunk_books_never_crosses_a_section_and_keeps_provenance():
+    from twainlora.data.chunking import ChunkParams, chunk_books, size_metrics, whole
+
+    def para(i, section, words):
+        meta = {"gutenberg_id": 7, "section": section, "paragraph": i, "tokens": words}
+        return {"id": f"g:7:p{i}", "text": "w " * words, "source": "gutenberg", "meta": meta}
+
+    records = [para(0, 0, 6), para(1, 0, 6), para(2, 1, 6)]
+    count = lambda texts: [len(t.split()) for t in texts]  # noqa: E731
+    out = chunk_books(records, ChunkParams(max_tokens=12, overlap_min=0, overlap_max=6), count)
+    assert [(r["id"], r["meta"]["parents"]) for r in out] == [
+        ("gutenberg:7:s0000c000", ["g:7:p0", "g:7:p1"]),
+        ("gutenberg:7:s0001c000", ["g:7:p2"]),
+    ]
+    assert out[0]["meta"]["passage"] == "gutenberg:7:s0000" and "paragraph" not in out[0]["meta"]
+    headline = whole(
+        {"id": "r:1", "text": "Man Bites Dog", "source": "reddit", "meta": {"tokens": 4}}
+    )
+    assert headline["meta"]["parents"] == ["r:1"] and headline["meta"]["passage"] == "r:1"
+    assert size_metrics(out + [headline])["gutenberg"] == {
+        "chunks": 2,
+        "tokens_total": 18,
+        "tokens_median": 9.0,
+        "tokens_max": 12,
+    }

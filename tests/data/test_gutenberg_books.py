@@ -3,9 +3,10 @@
 import re
 
 import pytest
+import yaml
 
+from twainlora.data.books import load_books
 from twainlora.data.gutenberg import (
-    BodyBounds,
     cut_to_bounds,
     decode,
     paragraph_drop_reason,
@@ -13,11 +14,10 @@ from twainlora.data.gutenberg import (
     strip_boilerplate,
 )
 
-from conftest import SHARED_CORPORA, shipped_params
+from conftest import ROOT, SHARED_CORPORA, shipped_params
 
 PARAMS = shipped_params()
-BOOKS = PARAMS["ingest_gutenberg"]["books"]
-BOUNDS = PARAMS["clean"]["body_bounds"]
+BOOKS = load_books(ROOT / PARAMS["ingest_gutenberg"]["books"])
 LEFTOVERS = re.compile(
     r"project gutenberg|gutenberg-tm|\*\*\* ?(start|end) of|full project gutenberg license",
     re.IGNORECASE,
@@ -27,21 +27,26 @@ FRONT_MATTER = re.compile(
 )
 
 
+def test_both_stages_read_the_same_books_file_and_depend_on_it():
+    assert PARAMS["clean"]["books"] == PARAMS["ingest_gutenberg"]["books"]
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    for name in ("ingest_gutenberg", "clean"):
+        assert f"${{{name}.books}}" in stages[name]["deps"]
+
+
 def test_every_listed_book_has_bounds():
-    assert sorted(b["id"] for b in BOOKS) == sorted(BOUNDS)
+    assert [b.id for b in BOOKS if b.body is None] == []
 
 
-@pytest.mark.parametrize("book", BOOKS, ids=lambda b: str(b["id"]))
+@pytest.mark.parametrize("book", BOOKS, ids=lambda b: str(b.id))
 def test_body_is_exactly_the_authors_text(book):
-    path = SHARED_CORPORA / book["path"]
+    path = SHARED_CORPORA / book.path
     text = decode(path.read_bytes(), str(path))
-    body = cut_to_bounds(
-        strip_boilerplate(text, book["path"]), BodyBounds(**BOUNDS[book["id"]]), book["path"]
-    )
+    body = cut_to_bounds(strip_boilerplate(text, book.path), book.body, book.path)
     lines = [ln.strip() for ln in body.split("\n") if ln.strip()]
-    assert lines[0] == BOUNDS[book["id"]]["start"] and lines[-1] == BOUNDS[book["id"]]["end"]
+    assert lines[0] == book.body.start and lines[-1] == book.body.end
     assert LEFTOVERS.search(body) is None, LEFTOVERS.search(body).group(0)
     kept = [p for p in paragraphs(body) if paragraph_drop_reason(p) is None]
     # (a "CONTENTS." heading inside a body, as in 48138's Historical Review, is dropped as a heading)
     assert [p for p in kept if FRONT_MATTER.match(p.strip())] == []
-    assert len(kept) > 50 or book["id"] in (43855, 11231)  # the two short books
+    assert len(kept) > 50 or book.id in (43855, 11231)  # the two short books

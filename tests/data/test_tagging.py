@@ -119,3 +119,28 @@ def test_record_schema_names_the_bad_field():
         }
     )
     assert len(errors) == 1 and errors[0].startswith("tags/persona:")
+
+
+def test_spot_sheet_keeps_the_labels_a_human_filled_in(tmp_path):
+    from twainlora.data.tagging import read_spot_labels, spot_sheet, tag_counts
+
+    tags = {
+        "persona": "twain",
+        "tone": "wry",
+        "domain": "general",
+        "source": "gutenberg",
+        "device": "none",
+    }
+    tagged = [
+        {"id": f"r{i}", "source": "gutenberg", "text": "x" * 700, "tags": tags} for i in range(3)
+    ]
+    assert read_spot_labels(tmp_path / "absent.csv") == {}
+    (tmp_path / "sheet.csv").write_text("id,tone,human_tone\nr1,wry,satirical\n")
+    rows = spot_sheet(tagged, 3, 0, read_spot_labels(tmp_path / "sheet.csv"))
+    assert [(r["id"], r["human_tone"], r["human_persona"]) for r in rows] == [
+        ("r0", "", ""),
+        ("r1", "satirical", ""),
+        ("r2", "", ""),
+    ]
+    assert len(rows[0]["text"]) == 600
+    assert tag_counts(tagged)["tone"] == {"wry": 3}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import FIXTURES, ONION_SOURCE, ROOT, TINY_TWAIN_BOOK, shipped_params
+from conftest import FIXTURES, ONION_SOURCE, ROOT, TINY_TWAIN_BOOK, shipped_params, write_books
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +35,8 @@ def repo(tmp_path):
         shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "dvc.yaml", repo / "dvc.yaml")
     params = shipped_params()
-    params["ingest_gutenberg"].update(mirror="../mirror", books=[TINY_TWAIN_BOOK])
+    params["ingest_gutenberg"].update(mirror="../mirror")
+    write_books(repo / params["ingest_gutenberg"]["books"], [TINY_TWAIN_BOOK])
     params["ingest_reddit"].update(mirror="../mirror", sources=[ONION_SOURCE])
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), "utf-8")
     dvc(repo, "init", "--no-scm", "-q")

@@ -4,14 +4,23 @@ import json
 
 import pytest
 
-from conftest import SHARED_CORPORA, run_stage, shipped_params, write_params
+from conftest import (
+    SHARED_CORPORA,
+    run_stage,
+    shipped_books,
+    shipped_params,
+    write_books,
+    write_params,
+)
 
 pytestmark = pytest.mark.slow
 
 
 def test_real_slice_through_every_data_stage(tmp_path):
     params = shipped_params()
-    books = [b for b in params["ingest_gutenberg"]["books"] if b["id"] in (43855, 74)]
+    books = write_books(
+        tmp_path / "books.yaml", [b for b in shipped_books() if b["id"] in (43855, 74)]
+    )
     sources = [
         s
         for s in params["ingest_reddit"]["sources"]
@@ -24,6 +33,7 @@ def test_real_slice_through_every_data_stage(tmp_path):
             "mirror": str(SHARED_CORPORA),
             "books": books,
         },
+        clean={**params["clean"], "books": books},
         ingest_reddit={
             **params["ingest_reddit"],
             "mirror": str(SHARED_CORPORA),

@@ -20,6 +20,7 @@ from conftest import (
     TINY_TWAIN_BOOK,
     run_stage,
     shipped_params,
+    write_books,
     write_params,
 )
 
@@ -77,22 +78,13 @@ TINY = [
 
 def fixture_params(workdir: Path, url: str) -> None:
     params = shipped_params()
-    clean = {
-        **params["clean"],
-        "min_tokens": 8,
-        "batch_size": 3,
-        "body_bounds": {
-            1: {
-                "start": "The river was wide and brown that morning, and the steamboat came around the bend",
-                "end": "unjust, to be certain they had understood the point of the lesson.",
-            }
-        },
-    }
+    books = write_books(workdir / "books.yaml", TINY)
+    clean = {**params["clean"], "min_tokens": 8, "batch_size": 3, "books": books}
     tag = {**params["tag"], "spot_sample_size": 5}
     tag["tone_classifier"] = {**tag["tone_classifier"], "epoch": 5}
     write_params(
         workdir,
-        ingest_gutenberg={"mirror": "mirror", "url_template": url + "/pg{id}.txt", "books": TINY},
+        ingest_gutenberg={"mirror": "mirror", "url_template": url + "/pg{id}.txt", "books": books},
         ingest_reddit={
             "mirror": "mirror",
             "sources": [ONION_SOURCE, POSTS_SOURCE],

@@ -27,7 +27,7 @@ import yaml
 
 from twainlora.remote.s3local import LocalS3
 
-from conftest import FIXTURES, ONION_SOURCE, POSTS_SOURCE, ROOT, TINY_TWAIN_BOOK
+from conftest import FIXTURES, ONION_SOURCE, POSTS_SOURCE, ROOT, TINY_TWAIN_BOOK, write_books
 
 pytestmark = pytest.mark.slow
 
@@ -133,19 +133,10 @@ def smoke_params(repo: Path) -> None:
     path = repo / "params.yaml"
     params = yaml.safe_load(path.read_text("utf-8"))
     # The fixture mirror lies beside the repository, as ../shared/corpora does beside ours.
-    params["ingest_gutenberg"].update(mirror="../mirror", books=[TINY_TWAIN_BOOK])
+    params["ingest_gutenberg"].update(mirror="../mirror")
+    write_books(repo / params["ingest_gutenberg"]["books"], [TINY_TWAIN_BOOK])
     params["ingest_reddit"].update(mirror="../mirror", sources=[ONION_SOURCE, POSTS_SOURCE])
-    params["clean"].update(
-        min_tokens=8,
-        batch_size=3,
-        body_bounds={
-            1: {
-                "start": "The river was wide and brown that morning, and the steamboat came "
-                "around the bend",
-                "end": "unjust, to be certain they had understood the point of the lesson.",
-            }
-        },
-    )
+    params["clean"].update(min_tokens=8, batch_size=3)
     params["tag"]["spot_sample_size"] = 5
     params["tag"]["tone_classifier"]["epoch"] = 5
     params["instruct"]["targets"] = {

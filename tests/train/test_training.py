@@ -116,11 +116,11 @@ def test_cpu_trainer_loss_is_trls_loss(base_model_dir, tmp_path):
         where="test",
     )
     losses = []
-    for cuda in (True, False):  # True: TRL's own SFTTrainer (fused LM head), run here on CPU
+    for fused in (True, False):  # True: TRL's own SFTTrainer (fused LM head), run here on CPU
         model = AutoModelForCausalLM.from_pretrained(base_model_dir)
-        trainer = training.sft_trainer_class(cuda)(
+        trainer = training.sft_trainer_class(fused_lm_head=fused)(
             model=model,
-            args=training.sft_config(params, 1, tmp_path / str(cuda), False),
+            args=training.sft_config(params, 1, tmp_path / str(fused), False),
             train_dataset=Dataset.from_list(rows),
             eval_dataset=Dataset.from_list(rows),
             processing_class=tokenizer,

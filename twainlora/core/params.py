@@ -20,13 +20,18 @@ class ParamsError(ValueError):
     pass
 
 
-def load_params(section: str, cls: type, path: str | Path = PARAMS_FILE):
-    """Parse `section` of the YAML file at `path` into `cls`."""
-    with open(path, encoding="utf-8") as f:
-        data = yaml.safe_load(f) or {}
-    if section not in data:
-        raise ParamsError(f"{path}: no section '{section}' (sections: {sorted(data)})")
-    return from_dict(cls, data[section], where=f"{path}:{section}")
+def load_params(section: str, cls, path: str | Path = PARAMS_FILE):
+    """Parse `section` of the YAML file at `path` into `cls`: a dataclass, or a type hint such
+    as `list[Book]` (a list section, as in configs/books.yaml)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f) or {}
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: no such file (cwd: {Path.cwd()})") from None
+    if not isinstance(data, dict) or section not in data:
+        sections = sorted(data) if isinstance(data, dict) else []
+        raise ParamsError(f"{path}: no section '{section}' (sections: {sections})")
+    return _convert(cls, data[section], where=f"{path}:{section}")
 
 
 def from_dict(cls: type, data, where: str):

@@ -9,8 +9,10 @@ sentence boundaries. Consecutive chunks of a section share trailing units worth
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import statistics
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import groupby
 
 _SENTENCE_END = re.compile(r'(?<=[.!?])["\')\]]*\s+(?=["\'(\[]?[A-Z0-9])')
 
@@ -84,3 +86,71 @@ def chunk_units(units: list[Unit], params: ChunkParams) -> list[list[Unit]]:
             i += 1
         chunks.append(chunk)
     return chunks
+
+
+def passage_key(record: dict) -> tuple:
+    """A book section: (Gutenberg id, section number); a chunk never crosses one."""
+    return (record["meta"]["gutenberg_id"], record["meta"]["section"])
+
+
+def chunk_books(
+    records: Sequence[dict], params: ChunkParams, count: Callable[[list[str]], list[int]]
+) -> list[dict]:
+    """The chunk records of consecutive paragraph records (the clean stage's order), section by
+    section; each keeps its first paragraph's book metadata, its parents' ids and its passage
+    id (the section)."""
+    from tqdm import tqdm
+
+    out = []
+    sections = [list(g) for _, g in groupby(records, key=passage_key)]
+    for section in tqdm(sections, desc="chunk: sections", unit="section"):
+        units: list[Unit] = []
+        for record in section:
+            unit = Unit(record["text"], record["meta"]["tokens"], record["id"])
+            if unit.tokens > params.max_tokens:
+                units.extend(split_long(unit, params.max_tokens, count))
+            else:
+                units.append(unit)
+        gid, sec = passage_key(section[0])
+        meta = {
+            k: v
+            for k, v in section[0]["meta"].items()
+            if k not in ("paragraph", "paragraphs", "tokens")
+        }
+        for n, chunk in enumerate(chunk_units(units, params)):
+            out.append(
+                {
+                    "id": f"gutenberg:{gid}:s{sec:04d}c{n:03d}",
+                    "text": "\n".join(u.text for u in chunk),
+                    "source": "gutenberg",
+                    "meta": {
+                        **meta,
+                        "tokens": sum(u.tokens for u in chunk),
+                        "parents": list(dict.fromkeys(u.parent for u in chunk)),
+                        "passage": f"gutenberg:{gid}:s{sec:04d}",
+                    },
+                }
+            )
+    return out
+
+
+def whole(record: dict) -> dict:
+    """A record that is never split (a headline, a joke): its own parent and passage."""
+    return {
+        **record,
+        "meta": {**record["meta"], "parents": [record["id"]], "passage": record["id"]},
+    }
+
+
+def size_metrics(records: Sequence[dict]) -> dict:
+    """metrics/chunk.json: per source, chunks and their token sizes."""
+    metrics = {}
+    for source in sorted({r["source"] for r in records}):
+        sizes = [r["meta"]["tokens"] for r in records if r["source"] == source]
+        metrics[source] = {
+            "chunks": len(sizes),
+            "tokens_total": sum(sizes),
+            "tokens_median": statistics.median(sizes),
+            "tokens_max": max(sizes),
+        }
+    return metrics

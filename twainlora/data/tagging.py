@@ -172,3 +172,64 @@ def spot_sample(records: Sequence[dict], n: int, seed: int) -> list[dict]:
     ids = sorted(r["id"] for r in records)
     chosen = set(random.Random(seed).sample(ids, min(n, len(ids))))
     return sorted((r for r in records if r["id"] in chosen), key=lambda r: r["id"])
+
+
+def tag_all(
+    records: Sequence[dict], classifier: ToneClassifier, tagger: Tagger, batch_size: int, name: str
+) -> list[dict]:
+    """Every record with its tags (the classifier's humorous probability by batches); a
+    record whose tags fail the schema is an error naming it and `name`, where it came from."""
+    from tqdm import tqdm
+
+    from twainlora.core.records import validation_errors
+
+    tagged = []
+    for start in tqdm(range(0, len(records), batch_size), desc="tag", unit="batch"):
+        batch = records[start : start + batch_size]
+        probs = classifier.humorous_prob([r["text"] for r in batch])
+        for record, p in zip(batch, probs, strict=True):
+            out = {**record, "tags": tagger.tags(record, p)}
+            if errors := validation_errors(out):
+                raise ValueError(f"{name}: record {record['id']} fails the schema: {errors}")
+            tagged.append(out)
+    return tagged
+
+
+def tag_counts(tagged: Sequence[dict]) -> dict:
+    """Records per value of each tag."""
+    from collections import Counter
+
+    from twainlora.core.records import TAG_VALUES
+
+    return {
+        tag: dict(sorted(Counter(r["tags"][tag] for r in tagged).items())) for tag in TAG_VALUES
+    }
+
+
+def read_spot_labels(path: Path) -> dict[str, dict]:
+    """Human labels already in the sheet, by record id (an absent sheet has none)."""
+    import pandas as pd
+
+    if not path.exists():
+        return {}
+    sheet = pd.read_csv(path, dtype=str, keep_default_na=False)
+    human = [c for c in sheet.columns if c.startswith("human_")]
+    return {row["id"]: {c: row[c] for c in human} for row in sheet.to_dict("records")}
+
+
+def spot_sheet(tagged: Sequence[dict], n: int, seed: int, previous: dict[str, dict]) -> list[dict]:
+    """The spot-label rows: a seeded sample of n records with their tags and empty human_*
+    columns, or the labels a human already filled in for that record."""
+    rows = []
+    for r in spot_sample(tagged, n, seed):
+        human = previous.get(r["id"], {})
+        rows.append(
+            {
+                "id": r["id"],
+                "source": r["source"],
+                "text": r["text"][:600],
+                **{t: r["tags"][t] for t in SPOT_TAGS},
+                **{f"human_{t}": human.get(f"human_{t}", "") for t in SPOT_TAGS},
+            }
+        )
+    return rows

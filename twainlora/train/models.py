@@ -7,7 +7,12 @@ while the saved folder reloads in ~0.1 s with bit-identical logits, so convert o
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
+import json
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from twainlora.core.tokens import smollm2_gguf_path
@@ -62,6 +67,44 @@ def prepare_tokenizer(tokenizer, chat_template: str, end_token: str):
     if tokenizer.pad_token is None:
         tokenizer.pad_token = end_token
     return tokenizer
+
+
+def set_end_token(model, tokenizer, end_token: str) -> None:
+    """The template's turn end is the model's EOS, in its config and its generation config
+    (generation stops there), and PAD for generation is the tokenizer's."""
+    end_id = tokenizer.convert_tokens_to_ids(end_token)
+    model.generation_config.eos_token_id = end_id
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.config.eos_token_id = end_id
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextmanager
+def replaced_folder(out: Path) -> Iterator[Path]:
+    """A sibling folder to save a model into, swapped in for `out` when the block ends without
+    an error: a crash leaves the old folder or none, never half a model."""
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    yield tmp
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+
+
+def save_base(model, tokenizer, out: Path, info: dict) -> None:
+    """models/base: the model, the tokenizer with its chat template, and twainlora.json (`info`:
+    resolved params, library versions, source hash)."""
+    with replaced_folder(out) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        text = json.dumps(info, indent=2, sort_keys=True) + "\n"
+        (tmp / "twainlora.json").write_text(text, "utf-8")
 
 
 def library_versions() -> dict[str, str]:

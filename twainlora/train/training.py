@@ -79,7 +79,8 @@ class TrainParams:
 
 
 def check_backend(quantization: str, cuda_available: bool) -> None:
-    """Refuse, before anything heavy loads, a setting this machine cannot train correctly."""
+    """Refuse, before the data and the model load, a setting this machine cannot train
+    correctly."""
     if quantization not in ("none", "nf4"):
         raise TrainingConfigError(f"quantization must be 'none' or 'nf4', not {quantization!r}")
     if quantization == "nf4" and not cuda_available:
@@ -287,8 +288,9 @@ def speed_up_cpu_training(model, bf16: bool) -> None:
             module.weight.data = module.weight.data.to(torch.bfloat16)
 
 
-def sft_trainer_class(cuda: bool):
-    """TRL's SFTTrainer; on CPU, one that takes the loss from the model's own forward.
+def sft_trainer_class(fused_lm_head: bool):
+    """TRL's SFTTrainer with its fused LM head (fused_lm_head, the stage's choice on CUDA);
+    otherwise one that takes the loss from the model's own forward (the stage's on CPU).
 
     TRL computes the loss through a fused LM head that projects the hidden states in chunks and
     recomputes each chunk's logits in backward (plus entropy and top-1 metrics): it saves GPU
@@ -299,7 +301,7 @@ def sft_trainer_class(cuda: bool):
     from transformers import Trainer
     from trl import SFTTrainer
 
-    if cuda:
+    if fused_lm_head:
         return SFTTrainer
 
     class FullLogitsSFTTrainer(SFTTrainer):
