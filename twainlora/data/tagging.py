@@ -10,6 +10,7 @@ import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from twainlora.data.fasttext_classifier import FastTextClassifier, settings_of
 from twainlora.data.filters import load_lexicon
