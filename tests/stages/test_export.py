@@ -30,7 +30,13 @@ def workdir_with_adapter(tmp_path, base_model_dir):
     model.save_pretrained(tmp_path / "models/adapters/style_tool")
     write_params(
         tmp_path,
-        export={"adapter": "style_tool", "prompts": PROMPTS, "max_new_tokens": 12, "threads": 2},
+        export={
+            "adapter": "style_tool",
+            "prompts": PROMPTS,
+            "max_new_tokens": 12,
+            "gguf_quants": ["bf16"],
+            "threads": 2,
+        },
     )
     return tmp_path
 
@@ -53,6 +59,17 @@ def test_the_merged_model_answers_as_the_adapter_does(workdir_with_adapter, base
     merged_dir = workdir_with_adapter / "models/merged/style_tool"
     metrics = json.loads((workdir_with_adapter / "metrics/export.json").read_text())
     assert metrics["greedy_matches"] == metrics["prompts"] == 2
+    # GGUF for llama.cpp: the stage checked that the bf16 file decodes as the bf16-rounded
+    # merged model (this random adapter's float32 tokens may differ: only reported), the LoRA
+    # file holds the adapter's tensors, and the base model is there for --lora.
+    assert set(metrics["gguf"]["merged"]) == {"bf16"}
+    assert metrics["gguf"]["lora_round_trip"] == {"style_tool": True}
+    gguf = workdir_with_adapter / "models/gguf"
+    assert sorted(p.name for p in gguf.iterdir()) == [
+        "base.bf16.gguf",
+        "style_tool.bf16.gguf",
+        "style_tool.lora.gguf",
+    ]
 
     assert not (merged_dir / "adapter_config.json").exists()
     assert (merged_dir / "chat_template.jinja").exists()
@@ -75,7 +92,13 @@ def test_the_merged_model_answers_as_the_adapter_does(workdir_with_adapter, base
 def test_a_missing_adapter_is_named(workdir_with_adapter):
     write_params(
         workdir_with_adapter,
-        export={"adapter": "stlye_tool", "prompts": PROMPTS, "max_new_tokens": 12, "threads": 2},
+        export={
+            "adapter": "stlye_tool",
+            "prompts": PROMPTS,
+            "max_new_tokens": 12,
+            "gguf_quants": ["bf16"],
+            "threads": 2,
+        },
     )
     proc = run_stage("export", workdir_with_adapter, check=False)
     assert proc.returncode != 0

@@ -207,3 +207,52 @@ def unpermute(weight: np.ndarray, n_head: int) -> np.ndarray:
         .swapaxes(1, 2)
         .reshape(weight.shape)
     )
+
+
+def load_back(gguf_path: Path):
+    """The GGUF as transformers' GGUF reader loads it (dequantized to float32)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # the GGUF reader is chatty
+    return AutoModelForCausalLM.from_pretrained(
+        gguf_path.parent, gguf_file=gguf_path.name, dtype=torch.float32
+    ).eval()
+
+
+def rounded_to_bf16(model):
+    """A copy of `model` whose weights hold exactly what a bf16 GGUF of it holds."""
+    import copy
+
+    import torch
+
+    rounded = copy.deepcopy(model)
+    with torch.no_grad():
+        for p in rounded.parameters():
+            if p.ndim == 2:  # 1-D tensors (norms) stay F32 in the file
+                p.copy_(p.to(torch.bfloat16).to(p.dtype))
+    return rounded
+
+
+def greedy_matches(model_a, model_b, tokenizer, prompts, max_new_tokens: int) -> int:
+    """On how many prompts the two models decode the same greedy tokens."""
+    from twainlora.train.merge import greedy
+
+    return sum(
+        greedy(model_a, tokenizer, p, max_new_tokens)[0]
+        == greedy(model_b, tokenizer, p, max_new_tokens)[0]
+        for p in prompts
+    )
+
+
+def lora_round_trips(adapter_dir: Path, gguf_path: Path, base_config: dict) -> bool:
+    """Whether the LoRA GGUF holds exactly the adapter's tensors (rotary layout undone)."""
+    from safetensors.numpy import load_file
+
+    original = load_file(adapter_dir / "adapter_model.safetensors")
+    back = read_lora(gguf_path, base_config)
+    return len(back) == len(original) and all(
+        np.array_equal(back[key.removeprefix("base_model.model.").removesuffix(".weight")], value)
+        for key, value in original.items()
+    )
