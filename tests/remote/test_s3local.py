@@ -51,7 +51,7 @@ def test_the_script_serves_until_a_signal(tmp_path, sig):
             client(env["AWS_ENDPOINT_URL"], env["AWS_ACCESS_KEY_ID"], "wrong").list_buckets()
 
         proc.send_signal(sig)
-        assert proc.wait(timeout=20) == 0
+        assert proc.wait(timeout=60) == 0  # a hang guard: slow under load, never a measure
         port = int(env["AWS_ENDPOINT_URL"].rsplit(":", 1)[1])
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.1", port), timeout=2)

@@ -232,8 +232,24 @@ OK_BODY = {"model": "base", "messages": [{"role": "user", "content": "Hi"}], "ma
         (OK_BODY, None, 401, "invalid_api_key"),
         (OK_BODY, "wrong-key", 401, "invalid_api_key"),
         (b'{"pad": "' + b"x" * 2_000_000 + b'"}', API_KEY, 413, "request_too_large"),
+        (
+            b'{"model": "base", "messages": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+            API_KEY,
+            400,
+            "invalid_json",
+        ),
     ],
-    ids=["malformed", "wrong-type", "bad-number", "model", "context", "no-key", "bad-key", "size"],
+    ids=[
+        "malformed",
+        "wrong-type",
+        "bad-number",
+        "model",
+        "context",
+        "no-key",
+        "bad-key",
+        "size",
+        "nested",
+    ],
 )
 def test_errors_have_openai_shape_and_server_keeps_serving(server, body, key, status, code):
     r = post(server, body, key)

@@ -230,6 +230,10 @@ def create_app(
             raise ApiError(
                 400, f"the request body is not valid JSON: {e}", code="invalid_json"
             ) from e
+        except RecursionError as e:  # e.g. 5,000 nested arrays: Python's parser gives up
+            raise ApiError(
+                400, "the request body is not valid JSON: nested too deeply", code="invalid_json"
+            ) from e
         try:
             req = ChatRequest.model_validate(payload)
         except ValidationError as e:
