@@ -33,6 +33,8 @@ bench: setup
 	$(BIN)/python bench/dedupe.py
 	$(BIN)/python bench/train.py
 	$(BIN)/python bench/eval.py
+	$(BIN)/python bench/decode.py
+	$(BIN)/python bench/serve.py
 	$(BIN)/python bench/serve.py
 
 lint: setup

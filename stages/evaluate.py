@@ -47,6 +47,7 @@ from twainlora.core.jsonl import atomic_open, read_jsonl, write_json
 from twainlora.core.params import load_params
 from twainlora.eval import answers, prompts, review, scorecard, style
 from twainlora.eval.tools import POINT_KINDS
+from twainlora.serve.engine import EngineConfig
 
 log = logging.getLogger("evaluate")
 
@@ -99,10 +100,8 @@ class Params:
     copy_ngram: int
     spot_check_per_model: int
     judge: Judge
-    context_length: int  # as serve.context_length: a longer prompt fails the stage
+    engine: EngineConfig  # as serve.engine: a prompt over its context fails the stage
     parallel_tool_calls: bool  # as serve.parallel_tool_calls, the server's default
-    dtype: str
-    threads: int
     seed: int
 
     def __post_init__(self):
@@ -155,9 +154,7 @@ def main() -> int:
         params.max_prompt_chars, params.seed,
     )  # fmt: skip
     log.info("%s", {name: len(items) for name, items in groups.items()})
-    engine = answers.load_engine(
-        BASE, ADAPTERS, params.dtype, params.threads, params.context_length
-    )
+    engine = answers.load_engine(BASE, ADAPTERS, params.engine)
     decoding = answers.Decoding(params.parallel_tool_calls)
     texts, stats = answers.answer_all(engine, MODELS, groups, params.max_new_tokens, decoding)
 

@@ -1,80 +1,54 @@
-"""`twainlora serve` for tests: the real server in a subprocess on a free loopback port, and
-tiny real LoRA adapters for it to serve (tests/serve/test_server.py, tests/eval/test_answers.py)."""
+"""`twainlora serve` for tests: the real server in a subprocess on a free loopback port
+(twainlora/serve/process.py), and tiny real LoRA adapters for it to serve
+(tests/serve/test_server.py, tests/eval/test_answers.py)."""
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
-import requests
-
-from conftest import ROOT
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from twainlora.serve import process
 
 
 def start_server(base: Path, adapters: Path, log: Path, *extra: str):
-    """`twainlora serve` on a free port; its log goes to a file (a pipe nobody reads would
-    fill and block it)."""
-    port = free_port()
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "twainlora.serve.cli", "serve", "--port", str(port)]
-            + ["--base", str(base), "--adapters", str(adapters), "--threads", "1", *extra],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"the server exited {proc.returncode}:\n{log.read_text()}")
-        try:
-            if requests.get(f"{url}/health", timeout=2).ok:
-                return proc, url
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.5)
-    proc.kill()
-    raise AssertionError("the server did not come up in 300 s")
+    """`twainlora serve` on one thread over `base` and `adapters`; (process, url)."""
+    args = ["--base", str(base), "--adapters", str(adapters), "--threads", "1", *extra]
+    try:
+        return process.start_server(log, *args)
+    except RuntimeError as e:
+        raise AssertionError(str(e)) from None
 
 
 def stop_server(proc: subprocess.Popen, log: Path) -> str:
-    """SIGTERM, as a process manager would: uvicorn shuts down gracefully, then re-raises the
-    signal, so the exit status is -SIGTERM either way and the log tells the two apart."""
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=60)
+    """SIGTERM: uvicorn shuts down gracefully, then re-raises the signal, so the exit status
+    is -SIGTERM either way and the log tells the two apart."""
+    returncode = process.stop_server(proc)
     text = log.read_text()
-    assert proc.returncode == -signal.SIGTERM, text
+    assert returncode == -signal.SIGTERM, text
     assert "Application shutdown complete" in text, text
     return text
 
 
 def make_adapters(base_dir: Path, out: Path) -> Path:
-    """Two tiny real adapters (LoRA r=4 on q_proj/v_proj, random B so that each changes the
-    output), saved as the train stage saves them: out/{style,style_tool}."""
+    """Two tiny real adapters with random B (so that each changes the output), saved as the
+    train stage saves them: out/style (r=4 on q_proj/v_proj) and out/style_tool (r=8 on all
+    seven projections, as the train stage targets them)."""
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
-    for seed, name in enumerate(["style", "style_tool"]):
+    shapes = {
+        "style": (4, ["q_proj", "v_proj"]),
+        "style_tool": (8, ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]),
+    }  # fmt: skip
+    for seed, (name, (rank, targets)) in enumerate(shapes.items()):
         torch.manual_seed(seed)
         model = AutoModelForCausalLM.from_pretrained(base_dir)
         config = LoraConfig(
-            r=4,
-            lora_alpha=4,
-            target_modules=["q_proj", "v_proj"],
+            r=rank,
+            lora_alpha=rank,
+            target_modules=targets,
             init_lora_weights=False,
             task_type="CAUSAL_LM",
         )

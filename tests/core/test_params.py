@@ -99,6 +99,8 @@ SHARED = {
         ("synth", "distractor_share"),
         ("split", "offered_tools", "distractor_share"),
     ],
+    "engine": [("serve", "engine"), ("evaluate", "engine")],
+    "parallel tool calls": [("serve", "parallel_tool_calls"), ("evaluate", "parallel_tool_calls")],
     "reference dates": [
         ("tool_episodes", "episodes", "first_reference_date"),
         ("synth", "first_reference_date"),

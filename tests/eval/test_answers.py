@@ -15,7 +15,7 @@ from twainlora.eval import answers
 from twainlora.eval.prompts import Item
 from twainlora.eval.tools import first_call, tool_names
 from twainlora.serve import assistant
-from twainlora.serve.engine import adapter_dirs
+from twainlora.serve.engine import EngineConfig, adapter_dirs
 
 pytestmark = pytest.mark.slow
 
@@ -74,7 +74,8 @@ def adapters(base_model_dir, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def engine(base_model_dir, adapters):
-    return answers.load_engine(base_model_dir, adapter_dirs(adapters), "float32", 1, 2048)
+    config = EngineConfig("float32", 1, 2048, max_batch=8, prefix_cache_tokens=4096)
+    return answers.load_engine(base_model_dir, adapter_dirs(adapters), config)
 
 
 @pytest.fixture(scope="module")
@@ -120,11 +121,15 @@ def test_evaluate_answers_are_the_servers(engine, server):
     evaluated, http = [], []
     for model in ("base", "style", "style_tool"):
         for item in ITEMS:
-            evaluated.append(as_served(answers.answer(engine, model, item, MAX_TOKENS, decoding)))
+            generation = answers.start(engine, model, item, MAX_TOKENS, decoding)
+            evaluated.append(as_served(generation.reply()))
             http.append(served(server, model, item, MAX_TOKENS))
     assert evaluated == http
     # The adapters really change the answers, so the comparison can tell models apart.
-    assert len({json.dumps(e) for e in evaluated[:: len(ITEMS)]}) == 3
+    per_model = [
+        json.dumps(evaluated[i : i + len(ITEMS)]) for i in range(0, len(evaluated), len(ITEMS))
+    ]
+    assert len(set(per_model)) == 3
 
 
 def test_tool_calls_are_parsed_as_the_server_parses_them(engine, server):

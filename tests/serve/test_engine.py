@@ -1,11 +1,30 @@
 import threading
-import time
 
 import pytest
 import torch
+from live_server import make_adapters
 
 from twainlora.core.tokens import load_tokenizer
-from twainlora.serve.engine import Detokenizer, FairLock, adapter_dirs, sample
+from twainlora.core.toolcalls import tool_grammar
+from twainlora.domain.weather import GET_WEATHER_TOOL
+from twainlora.serve import engine as engine_module
+from twainlora.serve.engine import (
+    Detokenizer,
+    Engine,
+    EngineConfig,
+    Finish,
+    Sampling,
+    adapter_dirs,
+    sample,
+)
+
+GREEDY = Sampling(max_tokens=20, temperature=0.0, top_p=1.0, seed=None)
+PROMPTS = [
+    "Tell me about the river.",
+    "What is the weather in Hannibal tomorrow?",
+    "Write one line about a rainy Tuesday.",
+    "Who printed Poor Richard's Almanack?",
+]
 
 
 @pytest.fixture(scope="module")
@@ -42,25 +61,6 @@ def test_detokenizer_releases_everything_without_a_stop(tokenizer):
     assert not any("\ufffd" in p for p in pieces)
 
 
-def test_fair_lock_serves_in_arrival_order():
-    lock, order = FairLock(), []
-    with lock:
-        threads = []
-        for i in range(5):
-
-            def take(i=i):
-                with lock:
-                    order.append(i)
-
-            threads.append(threading.Thread(target=take))
-            threads[-1].start()
-            while lock.waiting < i + 2:  # this one has its ticket before the next starts
-                time.sleep(0.001)
-    for t in threads:
-        t.join()
-    assert order == [0, 1, 2, 3, 4] and lock.waiting == 0
-
-
 def test_sample_greedy_nucleus_and_seed():
     logits = torch.tensor([1.0, 3.0, 2.0, -1.0])
     assert sample(logits, 0.0, 1.0, None) == 1
@@ -80,3 +80,104 @@ def test_adapter_dirs_finds_peft_folders_only(tmp_path):
     (tmp_path / "notes").mkdir()
     assert list(adapter_dirs(tmp_path)) == ["style", "style_tool"]
     assert adapter_dirs(tmp_path / "missing") == {}
+
+
+@pytest.fixture(scope="module")
+def engine(base_model_dir, tmp_path_factory):
+    adapters = make_adapters(base_model_dir, tmp_path_factory.mktemp("adapters"))
+    # A small batch, so that rows join and leave mid-batch; a prefix cache, so that it is used.
+    config = EngineConfig("float32", 1, 2048, max_batch=6, prefix_cache_tokens=4096)
+    return Engine.load(base_model_dir, adapter_dirs(adapters), config)
+
+
+def requests_for(engine) -> list[tuple[str, list[int], str | None]]:
+    """(model, prompt ids, grammar): every model, with and without the tool grammar."""
+    grammar = tool_grammar([GET_WEATHER_TOOL], "auto", False)
+    out = []
+    for model in engine.model_ids:
+        for text in PROMPTS:
+            messages = [{"role": "user", "content": text}]
+            out.append((model, engine.render(messages, None), None))
+            out.append((model, engine.render(messages, [GET_WEATHER_TOOL]), grammar))
+    return out
+
+
+def finish(events) -> Finish:
+    *_, last = events
+    return last
+
+
+def test_batched_greedy_output_equals_one_at_a_time(engine):
+    """24 requests, 3 models x with/without grammar, at most 6 decoding together (so rows
+    join and leave mid-batch): each gives the tokens it gives alone."""
+    requests = requests_for(engine)
+    alone = [finish(engine.generate(m, ids, GREEDY, g)) for m, ids, g in requests]
+    queued = [engine.generate(m, ids, GREEDY, g) for m, ids, g in requests]
+    together = [finish(events) for events in queued]
+    assert together == alone
+    # the comparison can tell the models apart
+    per_model = 2 * len(PROMPTS)
+    assert (
+        len({tuple(f.text for f in alone[i : i + per_model]) for i in range(0, 24, per_model)}) == 3
+    )
+    assert engine.waiting == 0
+
+
+def test_seeded_sampling_does_not_depend_on_the_batch(engine):
+    sampling = Sampling(max_tokens=16, temperature=1.0, top_p=0.9, seed=11)
+    model, ids, _ = requests_for(engine)[2 * len(PROMPTS)]
+    alone = finish(engine.generate(model, ids, sampling))
+    others = [engine.generate(m, i, GREEDY, g) for m, i, g in requests_for(engine)[:5]]
+    together = finish(engine.generate(model, ids, sampling))
+    for events in others:
+        finish(events)
+    assert together == alone
+
+
+def test_a_cancelled_request_leaves_the_others_untouched(engine):
+    requests = requests_for(engine)[:6]
+    alone = [finish(engine.generate(m, ids, GREEDY, g)) for m, ids, g in requests]
+    cancel = threading.Event()
+    queued = [
+        engine.generate(m, ids, GREEDY, g, cancel if i == 2 else None)
+        for i, (m, ids, g) in enumerate(requests)
+    ]
+    next(queued[2])  # the cancelled one is decoding with the others
+    cancel.set()
+    results = [finish(events) for events in queued]
+    assert results[2].reason == "cancelled" and results[2].completion_tokens < 20
+    assert [r for i, r in enumerate(results) if i != 2] == alone[:2] + alone[3:]
+
+
+def test_a_failing_request_fails_alone(engine, monkeypatch):
+    """A request whose decoding raises gets the error; the requests batched with it finish
+    as they would alone and the engine keeps serving."""
+    requests = requests_for(engine)[:4]
+    alone = [finish(engine.generate(m, ids, GREEDY, g)) for m, ids, g in requests]
+
+    class Failing(Detokenizer):
+        def add(self, ids):
+            if "FAIL" in self.stop and len(ids) == 3:
+                raise RuntimeError("injected failure")
+            return super().add(ids)
+
+    monkeypatch.setattr(engine_module, "Detokenizer", Failing)
+    failing = Sampling(max_tokens=20, temperature=0.0, top_p=1.0, seed=None, stop=("FAIL",))
+    queued = [engine.generate(m, ids, GREEDY, g) for m, ids, g in requests]
+    model, ids, _ = requests[0]
+    doomed = engine.generate(model, ids, failing)
+    with pytest.raises(RuntimeError, match="injected failure"):
+        finish(doomed)
+    assert [finish(events) for events in queued] == alone
+    assert finish(engine.generate(*requests[0][:2], GREEDY)) == alone[0]
+
+
+def test_bad_requests_raise_before_queueing(engine):
+    ids = engine.render([{"role": "user", "content": "hi"}], None)
+    with pytest.raises(KeyError):
+        engine.generate("nope", ids, GREEDY)
+    with pytest.raises(engine_module.PromptTooLong):
+        engine.generate("base", ids * 1000, GREEDY)
+    with pytest.raises(ValueError):
+        engine.generate("base", ids, GREEDY, grammar="start: <nonsense")
+    assert engine.waiting == 0

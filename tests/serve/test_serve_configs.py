@@ -39,14 +39,20 @@ def test_pipeline_outputs_are_what_the_server_serves():
     ("change", "message"),
     [
         ({"port": 0}, "port must be 1-65535"),
-        ({"dtype": "int4"}, "dtype must be"),
-        ({"context_length": 0}, "must be >= 1"),
         ({"top_p": 0.0}, "top_p in"),
+        ({"max_tokens": 0}, "must be >= 1"),
+        ({"engine": {"dtype": "int4"}}, "dtype must be"),
+        ({"engine": {"context_length": 0}}, "must be >= 1"),
+        ({"engine": {"max_batch": 0}}, "must be >= 1"),
+        ({"engine": {"prefix_cache_tokens": -1}}, "must be >= 0"),
     ],
 )
 def test_bad_serve_params_are_clear_errors(change, message):
     with pytest.raises(ValueError, match=message):
-        dataclasses.replace(SERVE, **change)
+        if "engine" in change:
+            dataclasses.replace(SERVE.engine, **change["engine"])
+        else:
+            dataclasses.replace(SERVE, **change)
 
 
 def vllm_command() -> list[str]:
@@ -79,7 +85,7 @@ def test_vllm_launch_serves_the_pipeline_adapters_under_the_server_ids():
     assert flag_values(argv, "--chat-template") == [f"twainlora/templates/{template}"]
     assert (ROOT / "twainlora/templates" / template).exists()
     assert int(flag_values(argv, "--max-lora-rank")[0]) >= shipped_params()["train"]["lora"]["r"]
-    assert flag_values(argv, "--max-model-len") == [str(SERVE.context_length)]
+    assert flag_values(argv, "--max-model-len") == [str(SERVE.engine.context_length)]
     assert flag_values(argv, "--host") == [SERVE.host]
     assert flag_values(argv, "--port") == [str(SERVE.port)]
 
@@ -104,8 +110,8 @@ def test_tgi_compose_mounts_the_pipeline_outputs_under_the_server_ids():
     assert host_path(env["MODEL_ID"]) == PIPELINE_BASE
     adapters = dict(a.split("=", 1) for a in env["LORA_ADAPTERS"].split(","))
     assert {name: host_path(path) for name, path in adapters.items()} == PIPELINE_ADAPTERS
-    assert int(env["MAX_TOTAL_TOKENS"]) == SERVE.context_length
-    assert int(env["MAX_INPUT_TOKENS"]) < SERVE.context_length
+    assert int(env["MAX_TOTAL_TOKENS"]) == SERVE.engine.context_length
+    assert int(env["MAX_INPUT_TOKENS"]) < SERVE.engine.context_length
     launch = (ROOT / "serve/tgi/launch.sh").read_text()
     assert "docker compose -f serve/tgi/compose.yaml up" in launch
     assert host_path(env["TOKENIZER_CONFIG_PATH"]) == ".cache/serve/tgi/tokenizer_config.json"

@@ -59,11 +59,17 @@ def adapters_dir(base_model_dir, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(base_model_dir, adapters_dir, tmp_path_factory):
+def server_log(base_model_dir, adapters_dir, tmp_path_factory):
+    """(url, log file) of the module's server."""
     log = tmp_path_factory.mktemp("server") / "serve.log"
     proc, url = start_server(base_model_dir, adapters_dir, log, "--api-key", API_KEY)
-    yield url
+    yield url, log
     stop_server(proc, log)
+
+
+@pytest.fixture(scope="module")
+def server(server_log):
+    return server_log[0]
 
 
 @pytest.fixture
@@ -291,6 +297,31 @@ def test_concurrent_burst_equals_sequential(client):
     assert concurrent == sequential
     # The adapters really change the output, so the comparison above can catch mixing.
     assert len({sequential[0], sequential[2], sequential[4]}) == 3
+
+
+def test_clients_that_go_away_cancel_their_requests_alone(server_log, client):
+    """A streaming client that closes after the first chunk and a plain one that times out:
+    both generations are cancelled (the log says so, long before their 400 tokens), while a
+    request decoding beside them answers as it does alone."""
+    url, log = server_log
+    alone = chat(client, "style_tool").choices[0].message.content
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    body = {"model": "style", "messages": [{"role": "user", "content": "Tell me a long story."}]}
+    body |= {"max_tokens": 400, "temperature": 0}
+    with requests.post(f"{url}/v1/chat/completions", json={**body, "stream": True},
+                       headers=headers, stream=True, timeout=60) as r:  # fmt: skip
+        assert r.status_code == 200
+        next(r.iter_lines())
+    with pytest.raises(requests.Timeout):
+        requests.post(f"{url}/v1/chat/completions", json=body, headers=headers, timeout=3)
+    assert chat(client, "style_tool").choices[0].message.content == alone
+    deadline = time.monotonic() + 120  # a hang guard, not a timing check
+    while requests.get(f"{url}/health", timeout=10).json()["waiting"] > 0:
+        assert time.monotonic() < deadline, "the abandoned generations never ended"
+        time.sleep(0.2)
+    cancelled = [line for line in log.read_text().splitlines() if "cancelled after" in line]
+    assert len(cancelled) == 2, log.read_text()[-3000:]
+    assert all(int(line.split("after ")[1].split()[0]) < 400 for line in cancelled)
 
 
 def test_chat_once_runs_the_tool_locally(server):

@@ -41,10 +41,3 @@ def test_the_shipped_params_parse_and_bad_ones_are_refused(tmp_path):
         (tmp_path / "p.yaml").write_text(yaml.safe_dump({"evaluate": {**section, **change}}))
         with pytest.raises(ParamsError, match=message):
             load_params("evaluate", params_class, tmp_path / "p.yaml")
-
-
-def test_the_server_settings_evaluate_copies_agree_with_the_servers():
-    """Evaluated behaviour is served behaviour only if evaluate asks as the server answers."""
-    shipped = yaml.safe_load((ROOT / "params.yaml").read_text())
-    for key in ("context_length", "parallel_tool_calls"):
-        assert shipped["evaluate"][key] == shipped["serve"][key], key

@@ -3,11 +3,13 @@ engine, chat template, tool-call grammar and reply parsing as `twainlora serve`,
 behaviour is served behaviour. Evaluate asks as a client with the server's defaults would
 (tool_choice unset, i.e. "auto"), but greedily, so that reruns give the same answers.
 
-The engine generates one request at a time; evaluate asks sequentially.
+Every request is queued at once: the engine decodes them in batches of serve.max_batch,
+and a greedy answer does not depend on what it was batched with.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -17,7 +19,7 @@ from pathlib import Path
 
 from twainlora.eval.prompts import Item
 from twainlora.serve import assistant
-from twainlora.serve.engine import Engine, Sampling
+from twainlora.serve.engine import Engine, EngineConfig, Sampling
 
 log = logging.getLogger("twainlora.eval.answers")
 
@@ -63,31 +65,28 @@ class Stats:
             "tokens_per_s": round(self.tokens_per_s, 1),
         }
 
-    def add(self, reply: assistant.Reply, seconds: float) -> None:
+    def add(self, reply: assistant.Reply) -> None:
         self.prompts += 1
         self.prompt_tokens += reply.finish.prompt_tokens
         self.new_tokens += reply.finish.completion_tokens
-        self.seconds += seconds
         reason = reply.finish_reason
         self.finish_reasons[reason] = self.finish_reasons.get(reason, 0) + 1
 
 
-def load_engine(
-    base: Path, adapters: dict[str, Path], dtype: str, threads: int, context_length: int
-) -> Engine:
+def load_engine(base: Path, adapters: dict[str, Path], config: EngineConfig) -> Engine:
     """The server's engine over the base model and `adapters`. Call before torch is imported:
     with two busy-waiting OpenMP threads and a neighbour job on the same two cores,
     generation ran 8x slower (1 token/s) than with passive waiting."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    return Engine.load(base, adapters, dtype, threads, context_length)
+    return Engine.load(base, adapters, config)
 
 
-def answer(
+def start(
     engine: Engine, model: str, item: Item, max_tokens: int, decoding: Decoding
-) -> assistant.Reply:
-    """The reply `twainlora serve` gives to the item's messages and tools with these settings
-    (and tool_choice unset)."""
-    return assistant.reply(
+) -> assistant.Generation:
+    """The generation `twainlora serve` runs for the item's messages and tools with these
+    settings (and tool_choice unset), queued."""
+    return assistant.start(
         engine,
         model,
         item.messages,
@@ -105,18 +104,34 @@ def answer_all(
     decoding: Decoding,
 ) -> tuple[dict[str, dict[str, list[str]]], Stats]:
     """answers[model][group], each the reply's whole text as generated (content and any
-    `<tool_call>` markup, stripped), in item order; and the generation stats."""
+    `<tool_call>` markup, stripped), in item order; and the generation stats.
+
+    Every request is queued at once, per model in the order of their prompts' text, so that
+    prompts that begin alike (one system prompt and tools, turns of one conversation) follow
+    each other and find their common blocks in the engine's prefix cache."""
+    begin = time.perf_counter()
+    jobs = [(group, i, item) for group, items in groups.items() for i, item in enumerate(items)]
+    jobs.sort(key=lambda job: prompt_order(job[2]))
+    started = {
+        (model, group, i): start(engine, model, item, max_tokens[group], decoding)
+        for model in models
+        for group, i, item in jobs
+    }
     stats = Stats()
-    answers: dict[str, dict[str, list[str]]] = {}
-    for model in models:
-        answers[model] = {}
-        for group, items in groups.items():
-            texts = []
-            for item in items:
-                start = time.perf_counter()
-                reply = answer(engine, model, item, max_tokens[group], decoding)
-                stats.add(reply, time.perf_counter() - start)
-                texts.append(reply.finish.text.strip())
-            answers[model][group] = texts
-        log.info("%s: generated (%.1f tokens/s so far)", model, stats.tokens_per_s)
+    answers = {model: {group: [""] * len(items) for group, items in groups.items()}
+               for model in models}  # fmt: skip
+    for (model, group, i), generation in started.items():
+        reply = generation.reply()
+        stats.add(reply)
+        answers[model][group][i] = reply.finish.text.strip()
+    stats.seconds = time.perf_counter() - begin
+    log.info("%d answers in %.0f s (%.1f tokens/s)", stats.prompts, stats.seconds,
+             stats.tokens_per_s)  # fmt: skip
     return answers, stats
+
+
+def prompt_order(item: Item) -> str:
+    """A sort key that follows the chat template's order: system prompt, tools, the rest."""
+    messages = list(item.messages)
+    system = messages.pop(0)["content"] if messages and messages[0]["role"] == "system" else ""
+    return json.dumps([system, item.tools, messages], sort_keys=True, default=str)

@@ -31,6 +31,11 @@ def serve_params(path: str, **overrides):
     from twainlora.serve.server import ServeParams
 
     params = load_params("serve", ServeParams, path)
+    threads = overrides.pop("threads", None)
+    if threads is not None:
+        params = dataclasses.replace(
+            params, engine=dataclasses.replace(params.engine, threads=threads)
+        )
     return dataclasses.replace(params, **{k: v for k, v in overrides.items() if v is not None})
 
 
@@ -56,6 +61,7 @@ def serve(args) -> int:
         log.warning(
             "serving on %s without an API key: anyone who can reach it can use it", params.host
         )
+    logging.getLogger("twainlora").setLevel(args.log_level.upper())
     app = create_app(base, Path(params.adapters), params, api_key)
     # uvicorn.run installs its SIGTERM/SIGINT handlers: stop accepting, let in-flight requests
     # finish (up to graceful_shutdown_s), shut down, then re-raise the signal so that the exit
@@ -158,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--api-key", help=f"require this Bearer token (default: ${API_KEY_ENV})")
     p.add_argument("--base", help="base model folder (default: serve.base)")
     p.add_argument("--adapters", help="folder of PEFT adapters (default: serve.adapters)")
-    p.add_argument("--threads", type=int, help="torch threads (default: serve.threads)")
+    p.add_argument("--threads", type=int, help="torch threads (default: serve.engine.threads)")
     p.add_argument("--log-level", default="info")
     p.set_defaults(func=serve)
 

@@ -1,25 +1,24 @@
 """The generation engine behind the server, and so behind the evaluate stage and the
 benchmarks, which generate on the server's path (twainlora/serve/assistant.py): the base
-model with every adapter attached as a named PEFT adapter, one generation at a time, with
-optional grammar-constrained decoding.
+model with every adapter attached, many generations decoded together.
 
-One generation at a time is deliberate: the active adapter is global state of the PeftModel,
-so switching it for a request and decoding must not interleave with another request. On this
-2-core CPU a 135M model decodes ~15 tokens/s at batch 1 (../shared/notes/
-cpu-lora-measurements.md) and two concurrent decodes would only split the cores.
-
-The decode loop is our own (prefill, then one token at a time on the KV cache) rather than
-`model.generate`, so that the grammar mask, stop strings, streaming and cancellation act on
-every token; bench/serve.py measures it against `model.generate`.
+Continuous batching: `generate` queues a request and returns at once; one scheduler thread
+admits queued requests into the running batch (a prefill each), then advances every live
+sequence by one token per forward step (twainlora/serve/decoder.py), whatever its adapter.
+Each sequence keeps its own sampling, stop strings, grammar (an llguidance matcher),
+cancellation and event queue, and leaves the batch the step it finishes; a request that
+fails or is cancelled ends alone, the others decode on. Under greedy decoding a request's
+tokens do not depend on what else is in the batch (tests/serve/test_engine.py).
 """
 
 from __future__ import annotations
 
-import contextlib
+import collections
 import logging
+import queue
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from twainlora.core.toolcalls import partial_suffix
@@ -52,6 +51,26 @@ class Finish:
     completion_tokens: int
 
 
+@dataclass(frozen=True)
+class EngineConfig:
+    """How the engine runs; params.yaml has it twice, serve.engine and evaluate.engine, and
+    they must agree (tests/core/test_params.py) for evaluated answers to be served ones."""
+
+    dtype: str  # float32 | bfloat16 | float16
+    threads: int  # torch's intra-op threads
+    context_length: int  # prompt + reply, in tokens
+    max_batch: int  # sequences decoded together; more requests wait in a queue
+    prefix_cache_tokens: int  # prompt tokens whose keys and values are kept for reuse; 0: none
+
+    def __post_init__(self):
+        if self.dtype not in ("float32", "bfloat16", "float16"):
+            raise ValueError("dtype must be float32, bfloat16 or float16")
+        if min(self.threads, self.context_length, self.max_batch) < 1:
+            raise ValueError("threads, context_length and max_batch must be >= 1")
+        if self.prefix_cache_tokens < 0:
+            raise ValueError("prefix_cache_tokens must be >= 0")
+
+
 def adapter_dirs(adapters_dir: Path) -> dict[str, Path]:
     """Every PEFT adapter folder directly under `adapters_dir`, by folder name."""
     if not adapters_dir.is_dir():
@@ -62,13 +81,19 @@ def adapter_dirs(adapters_dir: Path) -> dict[str, Path]:
 
 
 class Engine:
-    def __init__(self, model, tokenizer, model_ids: tuple[str, ...], context_length: int):
+    def __init__(self, model, tokenizer, adapters: dict[str, Path], config: EngineConfig):
         import llguidance.hf
 
-        self.model = model
+        from twainlora.serve.decoder import Decoder
+
+        if BASE in adapters:
+            raise ValueError(f"an adapter may not be named {BASE!r}: it is the bare base model")
         self.tokenizer = tokenizer
-        self.model_ids = model_ids
-        self.context_length = context_length
+        self.model_ids = (BASE, *adapters)
+        self.context_length = config.context_length
+        self.max_batch = config.max_batch
+        self.decoder = Decoder(model, adapters, config.context_length, config.prefix_cache_tokens)
+        self.vocab_size = model.config.vocab_size
         # Building llguidance's token trie takes ~0.7 s: once per engine, not per request.
         self.ll_tokenizer = llguidance.hf.from_tokenizer(tokenizer)
         config = model.generation_config
@@ -76,41 +101,38 @@ class Engine:
         self.stop_ids = frozenset(eos if isinstance(eos, list) else [eos]) | {
             tokenizer.eos_token_id
         }
-        self._turns = FairLock()
+        self._queued: collections.deque[Sequence] = collections.deque()
+        self._live: list[Sequence] = []  # live[i] decodes in the decoder's slot i
+        self._unfinished = 0
+        self._count = threading.Lock()
+        self._wake = threading.Condition()
+        self._scheduler = threading.Thread(target=self._run, daemon=True, name="engine")
+        self._scheduler.start()
 
     @classmethod
     def load(
         cls,
         base_dir: Path,
         adapters: dict[str, Path],
-        dtype: str,
-        threads: int,
-        context_length: int,
+        config: EngineConfig,
     ) -> Engine:
-        """The base model with each of `adapters` (name -> PEFT folder) attached, on the GPU
-        when there is one."""
+        """The base model with each of `adapters` (name -> PEFT folder), on the GPU when
+        there is one."""
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        torch.set_num_threads(threads)
+        torch.set_num_threads(config.threads)
         tokenizer = AutoTokenizer.from_pretrained(base_dir)
         if not tokenizer.chat_template:
             raise ValueError(
                 f"{base_dir} has no chat template; rebuild it with the base_model stage"
             )
-        model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=getattr(torch, dtype))
-        if BASE in adapters:
-            raise ValueError(f"an adapter may not be named {BASE!r}: it is the bare base model")
-        if adapters:
-            from peft import PeftModel
-
-            names = list(adapters)
-            model = PeftModel.from_pretrained(model, adapters[names[0]], adapter_name=names[0])
-            for name in names[1:]:
-                model.load_adapter(adapters[name], adapter_name=name)
+        dtype = getattr(torch, config.dtype)
+        model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=dtype)
         model.to("cuda" if torch.cuda.is_available() else "cpu").eval()
+        engine = cls(model, tokenizer, adapters, config)
         log.info("loaded %s with adapters %s", base_dir, sorted(adapters))
-        return cls(model, tokenizer, (BASE, *adapters), context_length)
+        return engine
 
     def render(self, messages: list[dict], tools: list[dict] | None) -> list[int]:
         """Token ids of the conversation in the chat template, ready for the reply."""
@@ -135,9 +157,9 @@ class Engine:
         grammar: str | None = None,
         cancel: threading.Event | None = None,
     ) -> Iterator[str | Finish]:
-        """The reply as text pieces, then a Finish. Bad requests raise here, before any
-        waiting; iterating waits for the engine while another generation runs and holds it
-        until this one is exhausted or closed."""
+        """Queue a generation; its reply as text pieces, then a Finish. Bad requests raise
+        here; a failure while decoding is raised from the iterator. Closing the iterator
+        early cancels the generation."""
         if model_id not in self.model_ids:
             raise KeyError(model_id)
         room = self.context_length - len(prompt_ids)
@@ -146,115 +168,212 @@ class Engine:
                 f"the prompt has {len(prompt_ids)} tokens; this server's context is "
                 f"{self.context_length} tokens, including the reply"
             )
-        max_tokens = min(sampling.max_tokens, room)
-        return self._locked_decode(model_id, prompt_ids, sampling, max_tokens, grammar, cancel)
-
-    @property
-    def waiting(self) -> int:
-        """Generations started or queued and not finished."""
-        return self._turns.waiting
-
-    def _locked_decode(self, model_id, *args):
-        with self._turns, self._adapter(model_id):
-            yield from self._decode(*args)
-
-    @contextlib.contextmanager
-    def _adapter(self, model_id: str):
-        if len(self.model_ids) == 1:
-            yield
-        elif model_id == BASE:
-            with self.model.disable_adapter():
-                yield
-        else:
-            self.model.set_adapter(model_id)
-            yield
-
-    def _decode(self, prompt_ids, sampling: Sampling, max_tokens, grammar, cancel):
-        import torch
-        from transformers import DynamicCache
-
-        matcher = mask_bits = None
+        matcher = None
         if grammar is not None:
             import llguidance
 
             matcher = llguidance.LLMatcher(self.ll_tokenizer, grammar, log_level=0)
             if matcher.is_error():
                 raise ValueError(matcher.get_error())
-            mask_bits = torch.arange(32, dtype=torch.int32)
-        generator = None
-        if sampling.temperature > 0:
-            generator = torch.Generator()
-            if sampling.seed is None:
-                generator.seed()
-            else:
-                generator.manual_seed(sampling.seed)
-        text = Detokenizer(self.tokenizer, sampling.stop)
-        ids: list[int] = []
-        reason = "length"
-        with torch.inference_mode():
-            device = self.model.device
-            inputs = torch.tensor([prompt_ids], device=device)
-            cache = DynamicCache(config=self.model.config)
-            while len(ids) < max_tokens:
-                if cancel is not None and cancel.is_set():
-                    reason = "cancelled"
-                    break
-                # logits_to_keep=1: the prompt's other positions would cost a 49k-vocab
-                # projection each for nothing.
-                out = self.model(input_ids=inputs, cache=cache, use_cache=True, logits_to_keep=1)
-                # The mask and the sampler work on the CPU: one 49k-vector copy per token.
-                logits = out.logits[0, -1].float().cpu()
-                if matcher is not None:
-                    words = torch.frombuffer(
-                        bytearray(matcher.compute_bitmask()), dtype=torch.int32
-                    )
-                    allowed = ((words.unsqueeze(1) >> mask_bits) & 1).flatten().bool()
-                    n = min(allowed.numel(), logits.numel())
-                    logits[:n].masked_fill_(~allowed[:n], float("-inf"))
-                    logits[n:] = float("-inf")
-                token = sample(logits, sampling.temperature, sampling.top_p, generator)
-                if token in self.stop_ids:
-                    reason = "stop"
-                    break
-                if matcher is not None and not matcher.consume_token(token):
-                    raise AssertionError(f"grammar rejected its own token: {matcher.get_error()}")
-                ids.append(token)
-                piece, stopped = text.add(ids)
-                if piece:
-                    yield piece
-                if stopped or (matcher is not None and matcher.is_stopped()):
-                    reason = "stop"
-                    break
-                inputs = torch.tensor([[token]], device=device)
-        rest = text.flush(ids)
-        if rest:
-            yield rest
-        yield Finish(text.text, reason, len(prompt_ids), len(ids))
-
-
-class FairLock:
-    """A lock granted in arrival order: under a burst of requests each waits its turn, none
-    is overtaken indefinitely (threading.Lock promises no order)."""
-
-    def __init__(self):
-        self._cond = threading.Condition()
-        self._next_ticket = 0
-        self._serving = 0
+        seq = Sequence(
+            adapter=self.model_ids.index(model_id) - 1,
+            prompt_ids=list(prompt_ids),
+            sampling=sampling,
+            max_tokens=min(sampling.max_tokens, room),
+            matcher=matcher,
+            detokenizer=Detokenizer(self.tokenizer, sampling.stop),
+            cancel=cancel if cancel is not None else threading.Event(),
+            generator=seeded_generator(sampling),
+            on_done=self._done,
+        )
+        with self._count:
+            self._unfinished += 1
+        with self._wake:
+            self._queued.append(seq)
+            self._wake.notify()
+        return seq.read()
 
     @property
     def waiting(self) -> int:
-        return self._next_ticket - self._serving
+        """Generations queued or decoding: 0 once every reader has had its last event."""
+        return self._unfinished
 
-    def __enter__(self):
-        with self._cond:
-            ticket = self._next_ticket
-            self._next_ticket += 1
-            self._cond.wait_for(lambda: self._serving == ticket)
+    def _done(self) -> None:
+        with self._count:
+            self._unfinished -= 1
 
-    def __exit__(self, *exc):
-        with self._cond:
-            self._serving += 1
-            self._cond.notify_all()
+    # -- the scheduler thread --------------------------------------------------------------
+
+    def _run(self) -> None:
+        import torch
+
+        with torch.inference_mode():
+            while True:
+                with self._wake:
+                    self._wake.wait_for(lambda: self._queued or self._live)
+                    admitted = []
+                    while self._queued and len(self._live) + len(admitted) < self.max_batch:
+                        admitted.append(self._queued.popleft())
+                for seq in admitted:
+                    self._admit(seq)
+                self._step()
+
+    def _admit(self, seq: Sequence) -> None:
+        """Prefill the prompt into the next free slot and take the first token."""
+        if seq.cancel.is_set():
+            seq.finish("cancelled")
+            return
+        try:
+            logits = self.decoder.prefill(len(self._live), seq.prompt_ids, seq.adapter)
+            self._live.append(seq)
+            self._advance([seq], logits[None])
+        except Exception as e:  # this request's failure, not the batch's
+            log.exception("prefill failed")
+            seq.fail(e)
+        self._release()
+
+    def _step(self) -> None:
+        """One token for every live sequence."""
+        for seq in self._live:
+            if seq.cancel.is_set():
+                seq.finish("cancelled")
+        self._release()
+        if not self._live:
+            return
+        live = self._live
+        try:
+            logits = self.decoder.decode(
+                [s.ids[-1] for s in live],
+                [len(s.prompt_ids) + len(s.ids) - 1 for s in live],
+                [s.adapter for s in live],
+            )
+        except Exception as e:  # the batch's forward failed: every sequence in it fails
+            log.exception("decode step failed")
+            for seq in live:
+                seq.fail(e)
+            self._release()
+            return
+        self._advance(live, logits)
+        self._release()
+
+    def _advance(self, rows: list[Sequence], logits) -> None:
+        """Choose each row's next token from its logits [rows, vocab] (masked in place by
+        the rows' grammars), and hand out its text; a row that fails, fails alone."""
+        grammar_rows = [i for i, s in enumerate(rows) if s.matcher is not None and not s.done]
+        if grammar_rows:
+            apply_grammar(logits, [(i, rows[i].matcher) for i in grammar_rows])
+        for seq, row in zip(rows, logits, strict=True):
+            if seq.done:
+                continue
+            try:
+                self._take(
+                    seq, sample(row, seq.sampling.temperature, seq.sampling.top_p, seq.generator)
+                )
+            except Exception as e:
+                log.exception("generation failed")
+                seq.fail(e)
+
+    def _take(self, seq: Sequence, token: int) -> None:
+        if token in self.stop_ids:
+            seq.finish("stop")
+            return
+        if seq.matcher is not None and not seq.matcher.consume_token(token):
+            raise AssertionError(f"grammar rejected its own token: {seq.matcher.get_error()}")
+        seq.ids.append(token)
+        piece, stopped = seq.detokenizer.add(seq.ids)
+        if piece:
+            seq.events.put(piece)
+        if stopped or (seq.matcher is not None and seq.matcher.is_stopped()):
+            seq.finish("stop")
+        elif len(seq.ids) >= seq.max_tokens:
+            seq.finish("length")
+
+    def _release(self) -> None:
+        """Drop finished sequences, moving the last live slot into each hole."""
+        live = self._live
+        for i in range(len(live) - 1, -1, -1):
+            if live[i].done:
+                last = len(live) - 1
+                if i != last:
+                    self.decoder.move(last, i)
+                    live[i] = live[last]
+                live.pop()
+
+
+@dataclass(eq=False)
+class Sequence:
+    """One generation in the engine: its request, its tokens so far and its events."""
+
+    adapter: int  # index into the decoder's adapters; -1: the base model
+    prompt_ids: list[int]
+    sampling: Sampling
+    max_tokens: int
+    matcher: object | None  # llguidance.LLMatcher
+    detokenizer: Detokenizer
+    cancel: threading.Event
+    generator: object | None  # torch.Generator for sampling; None when greedy
+    on_done: Callable[[], None]  # called once, before the last event is handed out
+    ids: list[int] = field(default_factory=list)
+    events: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)
+    done: bool = False
+
+    def finish(self, reason: str) -> None:
+        if self.done:
+            return
+        if reason == "cancelled":
+            log.info("generation cancelled after %d tokens", len(self.ids))
+        rest = self.detokenizer.flush(self.ids) if reason != "cancelled" else ""
+        if rest:
+            self.events.put(rest)
+        self.done = True
+        self.on_done()
+        self.events.put(Finish(self.detokenizer.text, reason, len(self.prompt_ids), len(self.ids)))
+
+    def fail(self, error: Exception) -> None:
+        if not self.done:
+            self.done = True
+            self.on_done()
+            self.events.put(error)
+
+    def read(self) -> Iterator[str | Finish]:
+        try:
+            while True:
+                event = self.events.get()
+                if isinstance(event, Exception):
+                    raise event
+                yield event
+                if isinstance(event, Finish):
+                    return
+        finally:
+            self.cancel.set()  # a no-op once finished; else the reader has gone
+
+
+def seeded_generator(sampling: Sampling):
+    if sampling.temperature <= 0:
+        return None
+    import torch
+
+    generator = torch.Generator()
+    if sampling.seed is None:
+        generator.seed()
+    else:
+        generator.manual_seed(sampling.seed)
+    return generator
+
+
+def apply_grammar(logits, rows: list[tuple[int, object]]) -> None:
+    """Set to -inf, in place, every token a row's grammar forbids next (rows: (row index in
+    logits, its llguidance matcher)); one unpacking of the bitmasks for the whole batch."""
+    import torch
+    from llguidance.torch import allocate_token_bitmask, fill_next_token_bitmask
+
+    index = torch.tensor([i for i, _ in rows])
+    masks = allocate_token_bitmask(len(rows), logits.shape[1])
+    for n, (_, matcher) in enumerate(rows):
+        fill_next_token_bitmask(matcher, masks, n)
+    bits = torch.arange(32, dtype=torch.int32)
+    allowed = ((masks.unsqueeze(2) >> bits) & 1).flatten(1).bool()[:, : logits.shape[1]]
+    logits[index] = logits[index].masked_fill(~allowed, float("-inf"))
 
 
 def sample(logits, temperature: float, top_p: float, generator) -> int:

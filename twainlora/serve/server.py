@@ -35,9 +35,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from twainlora.core.toolcalls import ToolCall, ToolCallStream
 from twainlora.serve import assistant
 from twainlora.serve.assistant import Generation, Reply, finish_reason
-from twainlora.serve.engine import Engine, Finish, Sampling, adapter_dirs
+from twainlora.serve.engine import Engine, EngineConfig, Finish, Sampling, adapter_dirs
 
 log = logging.getLogger("twainlora.serve.server")
+
+DISCONNECT_POLL_S = 0.5  # how often a non-streamed request checks that its client is there
 
 
 @dataclass(frozen=True)
@@ -46,9 +48,7 @@ class ServeParams:
     port: int
     base: str  # the base_model stage's folder
     adapters: str  # every PEFT folder in it is served under its folder name
-    dtype: str
-    threads: int
-    context_length: int  # prompt + reply, in tokens
+    engine: EngineConfig
     max_tokens: int  # a request's reply budget when it sets none
     temperature: float  # when a request sets none; 0 is greedy
     top_p: float
@@ -59,10 +59,8 @@ class ServeParams:
     def __post_init__(self):
         if not 0 < self.port < 65536:
             raise ValueError("port must be 1-65535")
-        if self.dtype not in ("float32", "bfloat16", "float16"):
-            raise ValueError("dtype must be float32, bfloat16 or float16")
-        if min(self.threads, self.context_length, self.max_tokens, self.max_body_bytes) < 1:
-            raise ValueError("threads, context_length, max_tokens and max_body_bytes must be >= 1")
+        if min(self.max_tokens, self.max_body_bytes) < 1:
+            raise ValueError("max_tokens and max_body_bytes must be >= 1")
         if not 0 <= self.temperature <= 2 or not 0 < self.top_p <= 1:
             raise ValueError("temperature must be in [0, 2] and top_p in (0, 1]")
 
@@ -173,9 +171,7 @@ def create_app(
     adapters = adapter_dirs(Path(adapters_dir))
     if not adapters:
         log.warning("no adapters under %s: serving the base model only", adapters_dir)
-    engine = Engine.load(
-        Path(base_dir), adapters, params.dtype, params.threads, params.context_length
-    )
+    engine = Engine.load(Path(base_dir), adapters, params.engine)
     started = int(time.time())
     app = FastAPI(title="twainlora", docs_url=None, redoc_url=None)
 
@@ -243,7 +239,7 @@ def create_app(
         job = prepare(req, engine, params)
         if req.stream:
             return StreamingResponse(stream_chunks(job), media_type="text/event-stream")
-        reply = await run_in_threadpool(job.generation.reply)
+        reply = await reply_unless_gone(job.generation, request)
         return completion_body(job.generation.model, reply)
 
     return app
@@ -345,6 +341,17 @@ def usage(finish: Finish) -> dict:
         "completion_tokens": finish.completion_tokens,
         "total_tokens": finish.prompt_tokens + finish.completion_tokens,
     }
+
+
+async def reply_unless_gone(generation: Generation, request: Request) -> Reply:
+    """The whole reply; a client that disconnects first cancels the generation, which then
+    frees its place in the batch (what comes back is never sent)."""
+    task = asyncio.ensure_future(run_in_threadpool(generation.reply))
+    while not task.done():
+        await asyncio.wait({task}, timeout=DISCONNECT_POLL_S)
+        if not task.done() and await request.is_disconnected():
+            generation.cancel.set()
+    return task.result()
 
 
 def completion_body(model: str, reply: Reply) -> dict:

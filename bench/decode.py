@@ -1,0 +1,209 @@
+"""Decode speed of the engine (twainlora/serve/engine.py), beside llama.cpp on the same weights.
+
+    python bench/decode.py [--threads 2] [--tokens 64] [--llama-bench PATH]
+
+After `dvc repro` (models/base, models/adapters, models/gguf). In this process, the server's
+engine with every adapter, greedy, no grammar:
+  - single stream: one request at a time, tokens/s after its first token (decode only);
+  - aggregate: 8 and 32 requests queued at once, base/style/style_tool mixed, all generated
+    tokens over the wall time from the first request queued to the last finished;
+  - time to first token for a ~300-token tool prompt (prefill + one token), alone.
+Then llama.cpp's `llama-bench` (from PATH, --llama-bench, or $LLAMA_BENCH) on
+models/gguf/base.bf16.gguf with the same threads: decode (tg) and prompt (pp) tokens/s, and
+the ratio ours/llama.cpp (target: single stream >= 0.5x its decode). Both sides run here,
+back to back: compare them, not figures from another machine or day. Without llama-bench
+the llama.cpp half is skipped with a message. Writes bench/results/decode.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from twainlora.core.jsonl import write_json  # noqa: E402
+from twainlora.domain.weather import GET_WEATHER_TOOL  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench/results/decode.json"
+GGUF = ROOT / "models/gguf/base.bf16.gguf"
+PROMPTS = [
+    "Tell me about the Mississippi.",
+    "What is a steamboat?",
+    "Give me your opinion of the weather in Hannibal.",
+    "Why do people go to Europe?",
+    "What is the best way to tell a story?",
+    "Describe a jumping frog.",
+    "What do you think of newspapers?",
+    "Give me some advice about money.",
+]
+
+
+def load_engine(threads: int):
+    from twainlora.core.params import load_params
+    from twainlora.serve.engine import Engine, adapter_dirs
+    from twainlora.serve.server import ServeParams
+
+    params = load_params("serve", ServeParams, ROOT / "params.yaml")
+    adapters = adapter_dirs(ROOT / params.adapters)
+    config = dataclasses.replace(params.engine, threads=threads)
+    return Engine.load(ROOT / params.base, adapters, config), config
+
+
+def timed(events) -> tuple[float, float, int]:
+    """(seconds to the first text, seconds to the end, completion tokens) of one request's
+    events, from now."""
+    from twainlora.serve.engine import Finish
+
+    start = time.perf_counter()
+    first = None
+    for event in events:
+        if first is None:
+            first = time.perf_counter() - start
+        if isinstance(event, Finish):
+            return first, time.perf_counter() - start, event.completion_tokens
+    raise AssertionError("no Finish")
+
+
+def single_stream(engine, sampling, model: str, repeats: int) -> dict:
+    rates = []
+    for i in range(repeats):
+        ids = engine.render([{"role": "user", "content": PROMPTS[i % len(PROMPTS)]}], None)
+        first, total, tokens = timed(engine.generate(model, ids, sampling))
+        if tokens > 1:
+            rates.append((tokens - 1) / (total - first))
+    return {"model": model, "requests": repeats, "decode_tokens_per_s": round(max(rates), 1),
+            "median_tokens_per_s": round(statistics.median(rates), 1)}  # fmt: skip
+
+
+def aggregate(engine, sampling, streams: int) -> dict:
+    from twainlora.serve.assistant import last_event
+
+    start = time.perf_counter()
+    queued = []
+    for i in range(streams):
+        model = engine.model_ids[i % len(engine.model_ids)]
+        ids = engine.render([{"role": "user", "content": PROMPTS[i % len(PROMPTS)]}], None)
+        queued.append(engine.generate(model, ids, sampling))
+    tokens = sum(last_event(events).completion_tokens for events in queued)
+    seconds = time.perf_counter() - start
+    return {"streams": streams, "models": list(engine.model_ids), "tokens": tokens,
+            "seconds": round(seconds, 2), "tokens_per_s": round(tokens / seconds, 1)}  # fmt: skip
+
+
+def time_to_first_token(engine, sampling, repeats: int = 3) -> dict:
+    # A tool prompt as the evaluate stage sends them: system, the tool schema, a request.
+    messages = [
+        {"role": "system", "content": "You are a helpful assistant with a weather tool. " * 6},
+        {"role": "user", "content": "What will the weather be like in Hannibal, Missouri, "
+                                    "on the first Saturday of next month? " * 2},
+    ]  # fmt: skip
+    ids = engine.render(messages, [GET_WEATHER_TOOL])
+    one = type(sampling)(1, 0.0, 1.0, None)
+    seconds = [timed(engine.generate("style_tool", ids, one))[1] for _ in range(repeats)]
+    return {"prompt_tokens": len(ids), "seconds": round(min(seconds), 3),
+            "prefill_tokens_per_s": round(len(ids) / min(seconds), 1)}  # fmt: skip
+
+
+def llama_bench(path: str | None, threads: int, tokens: int, prompt_tokens: int) -> dict:
+    binary = path or os.environ.get("LLAMA_BENCH") or shutil.which("llama-bench")
+    if not binary:
+        print("llama-bench not found (PATH, --llama-bench or $LLAMA_BENCH): skipping llama.cpp")
+        return {"skipped": "llama-bench not found"}
+    if not GGUF.exists():
+        print(f"no {GGUF.relative_to(ROOT)}: run the export stage; skipping llama.cpp")
+        return {"skipped": f"no {GGUF.relative_to(ROOT)}"}
+    command = [binary, "-m", str(GGUF), "-t", str(threads), "-p", str(prompt_tokens)]
+    command += ["-n", str(tokens), "-r", "3", "-o", "json"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rows = json.loads(out)
+    decode = next(r for r in rows if r["n_gen"] > 0)
+    prompt = next(r for r in rows if r["n_prompt"] > 0)
+    return {
+        "binary": binary,
+        "model": str(GGUF.relative_to(ROOT)),
+        "build": decode.get("build_commit"),
+        "decode_tokens_per_s": round(decode["avg_ts"], 1),
+        "prompt_tokens_per_s": round(prompt["avg_ts"], 1),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--tokens", type=int, default=64, help="new tokens per request")
+    parser.add_argument("--llama-bench", help="path of llama.cpp's llama-bench")
+    args = parser.parse_args()
+    if not (ROOT / "models/base/config.json").exists():
+        raise SystemExit("no models/base: run `dvc repro` first")
+    import torch
+
+    from twainlora.serve.engine import Sampling
+
+    engine, config = load_engine(args.threads)
+    # Greedy; a reply may end before the budget (end of turn): rates count what was generated.
+    sampling = Sampling(args.tokens, 0.0, 1.0, None)
+    timed(engine.generate("base", engine.render([{"role": "user", "content": "Hi"}], None),
+                          sampling))  # warm-up  # fmt: skip
+    ours = {
+        "engine": dataclasses.asdict(config),
+        "single_stream": [single_stream(engine, sampling, m, 3) for m in ("base", "style_tool")],
+        "aggregate": [aggregate(engine, sampling, n) for n in (8, 32)],
+        "time_to_first_token": time_to_first_token(engine, sampling),
+    }
+    single = ours["single_stream"][1]["decode_tokens_per_s"]
+    for row in ours["aggregate"]:
+        row["vs_single_stream"] = round(row["tokens_per_s"] / single, 2)
+    llama = llama_bench(args.llama_bench, args.threads, args.tokens,
+                        ours["time_to_first_token"]["prompt_tokens"])  # fmt: skip
+    result = {
+        "machine": {
+            "platform": platform.platform(),
+            "processor": cpu_model(),
+            "cpus": os.cpu_count(),
+            "torch": torch.__version__,
+            "load_average_1min": round(os.getloadavg()[0], 2),
+        },
+        "threads": args.threads,
+        "tokens_per_request": args.tokens,
+        "ours": ours,
+        "llama_cpp": llama,
+    }
+    if "decode_tokens_per_s" in llama:
+        result["single_stream_vs_llama_cpp"] = round(single / llama["decode_tokens_per_s"], 2)
+        result["target_single_stream_vs_llama_cpp"] = 0.5
+    write_json(RESULTS, result)
+    for row in ours["single_stream"]:
+        print(f"single stream {row['model']}: {row['decode_tokens_per_s']} tokens/s")
+    for row in ours["aggregate"]:
+        print(f"{row['streams']} streams: {row['tokens_per_s']} tokens/s "
+              f"({row['vs_single_stream']}x single)")  # fmt: skip
+    ttft = ours["time_to_first_token"]
+    print(f"time to first token, {ttft['prompt_tokens']}-token tool prompt: {ttft['seconds']} s")
+    if "decode_tokens_per_s" in llama:
+        print(f"llama.cpp bf16: decode {llama['decode_tokens_per_s']} tokens/s, prompt "
+              f"{llama['prompt_tokens_per_s']} tokens/s; single stream ours/llama.cpp "
+              f"{result['single_stream_vs_llama_cpp']} (target >= 0.5)")  # fmt: skip
+    print(f"written to {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
