@@ -51,6 +51,7 @@ class Stats:
     prompts: int = 0
     prompt_tokens: int = 0
     new_tokens: int = 0
+    prompt_tokens_reused: int = 0  # of prompt_tokens, copied from the engine's prefix cache
     seconds: float = 0.0
     finish_reasons: dict[str, int] = field(default_factory=dict)
 
@@ -61,6 +62,8 @@ class Stats:
     def summary(self) -> dict:
         return {
             "generated_tokens": self.new_tokens,
+            "prompt_tokens": self.prompt_tokens,
+            "prompt_tokens_from_prefix_cache": self.prompt_tokens_reused,
             "finish_reasons": dict(sorted(self.finish_reasons.items())),
             "tokens_per_s": round(self.tokens_per_s, 1),
         }
@@ -125,8 +128,10 @@ def answer_all(
         stats.add(reply)
         answers[model][group][i] = reply.finish.text.strip()
     stats.seconds = time.perf_counter() - begin
-    log.info("%d answers in %.0f s (%.1f tokens/s)", stats.prompts, stats.seconds,
-             stats.tokens_per_s)  # fmt: skip
+    stats.prompt_tokens_reused = engine.decoder.prompt_tokens["reused"]
+    log.info("%d answers in %.0f s (%.1f tokens/s; %d of %d prompt tokens from the prefix "
+             "cache)", stats.prompts, stats.seconds, stats.tokens_per_s,
+             stats.prompt_tokens_reused, stats.prompt_tokens)  # fmt: skip
     return answers, stats
 
 
