@@ -28,6 +28,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from decode import PROMPTS  # bench/ is on sys.path when run as a script
+
 from twainlora.core.jsonl import write_json
 from twainlora.serve import process
 
@@ -35,16 +37,6 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench/results/serve.json"
 GGUF = ROOT / "models/gguf"
 MODELS = ("base", "style", "style_tool")
-PROMPTS = [
-    "Tell me about the Mississippi.",
-    "What is a steamboat?",
-    "Give me your opinion of the weather in Hannibal.",
-    "Why do people go to Europe?",
-    "What is the best way to tell a story?",
-    "Describe a jumping frog.",
-    "What do you think of newspapers?",
-    "Give me some advice about money.",
-]
 
 
 def percentile(values: list[float], q: float) -> float:

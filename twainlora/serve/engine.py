@@ -93,7 +93,6 @@ class Engine:
         self.context_length = config.context_length
         self.max_batch = config.max_batch
         self.decoder = Decoder(model, adapters, config.context_length, config.prefix_cache_tokens)
-        self.vocab_size = model.config.vocab_size
         # Building llguidance's token trie takes ~0.7 s: once per engine, not per request.
         self.ll_tokenizer = llguidance.hf.from_tokenizer(tokenizer)
         config = model.generation_config
