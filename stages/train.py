@@ -62,6 +62,10 @@ def main(argv: list[str]) -> int:
 
     from twainlora.train import run, training
 
+    resolved = training.resolve_precision(params, cuda)
+    if resolved != params:
+        log.warning("%s: no native bf16 on this machine: training in float32", name)
+    params = resolved
     set_seed(params.seed)
     torch.set_num_threads(params.threads)
     train_file, eval_file, init_from = SPLITS[name]

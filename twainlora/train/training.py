@@ -16,7 +16,7 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from transformers import TrainerCallback
@@ -85,6 +85,24 @@ def check_backend(quantization: str, cuda_available: bool) -> None:
         raise TrainingConfigError(f"quantization must be 'none' or 'nf4', not {quantization!r}")
     if quantization == "nf4" and not cuda_available:
         raise TrainingConfigError(QLORA_ON_CPU)
+
+
+def native_bf16(cuda: bool) -> bool:
+    """Whether this machine computes in bf16 natively: a CUDA GPU that supports it, or a CPU with
+    AVX-512 BF16 or AMX. Elsewhere (AVX2-only CPUs) torch emulates bf16 matmuls, and a bf16
+    autocast backward ran tens of times slower than float32 (a 6-step test run: >3 min vs
+    seconds)."""
+    if cuda:
+        return torch.cuda.is_bf16_supported()
+    return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+
+
+def resolve_precision(params: TrainParams, cuda: bool) -> TrainParams:
+    """params with bf16 switched off where the machine has no native bf16 (see native_bf16): the
+    run is then float32 and its metrics' resolved params say so."""
+    if params.bf16 and not native_bf16(cuda):
+        return replace(params, bf16=False)
+    return params
 
 
 def encode(tokenizer, record: dict, max_length: int) -> dict | None:
