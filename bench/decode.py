@@ -52,7 +52,7 @@ PROMPTS = [
 def load_engine(threads: int):
     from twainlora.core.params import load_params
     from twainlora.serve.engine import Engine, adapter_dirs
-    from twainlora.serve.server import ServeParams
+    from twainlora.serve.settings import ServeParams
 
     params = load_params("serve", ServeParams, ROOT / "params.yaml")
     adapters = adapter_dirs(ROOT / params.adapters)

@@ -28,9 +28,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import yaml
-
 from twainlora.core.jsonl import read_jsonl, write_json
+from twainlora.core.params import load_params
 from twainlora.data.dedupe import MinHashParams, clusters, duplicate_pairs, jaccard, shingles, words
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,9 +62,7 @@ _PUNCT = re.compile(r"[^\w\s']+")  # punctuation outside words; apostrophes sit 
 
 
 def load_minhash_params(path: Path) -> MinHashParams:
-    with open(path, encoding="utf-8") as f:
-        section = yaml.safe_load(f)["dedupe"]["minhash"]
-    return MinHashParams(**section)
+    return load_params("near_duplicate", MinHashParams, path)
 
 
 def cosmetic_copy(text: str, rng: random.Random) -> str:

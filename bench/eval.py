@@ -3,8 +3,9 @@
     python bench/eval.py [--prompts 16] [--max-new-tokens 32] [--adapter style_tool] [--max-batch 32]
 
 Loads models/base with the adapter in the server's engine as the stage does
-(twainlora/eval/answers.py), takes the first tool-call turns of data/splits/eval_tool.jsonl
-(prompts of ~250 tokens: system, tool schemas, request) as the stage and `twainlora serve` do
+(twainlora/eval/answers.py), takes the first held-out tool items that ask for a call
+(data/heldout/tool.jsonl; prompts of ~300 tokens: system, tool schemas, request) as the stage
+and `twainlora serve` do
 (tool_choice auto under the tool grammar, greedy): first one at a time, then all queued at
 once as the stage queues them (the engine batches them). Prints generated tokens/s of both,
 their ratio, whether the replies are the same, and how many came back as tool calls; writes
@@ -22,14 +23,11 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
-
 from twainlora.core.jsonl import read_jsonl, write_json
-from twainlora.core.params import from_dict
+from twainlora.core.params import load_params
 from twainlora.eval import answers
-from twainlora.eval.prompts import Item
-from twainlora.eval.tools import tool_points
-from twainlora.serve.engine import EngineConfig
+from twainlora.eval.prompts import prompt_sets
+from twainlora.serve.settings import ServeParams
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,11 +41,9 @@ def main() -> int:
     parser.add_argument("--max-batch", type=int, default=32)
     args = parser.parse_args()
 
-    records = read_jsonl(ROOT / "data/splits/eval_tool.jsonl")
-    points = [p for r in records for p in tool_points(r) if p.kind == "call"]
-    items = [Item(p.id, p.kind, p.record_id, p.messages, p.tools) for p in points[: args.prompts]]
-    section = yaml.safe_load((ROOT / "params.yaml").read_text())["evaluate"]["engine"]
-    config = from_dict(EngineConfig, section, where="params.yaml:evaluate.engine")
+    tool = prompt_sets([], read_jsonl(ROOT / "data/heldout/tool.jsonl"), None)["tool"]
+    items = [i for i in tool if i.kind == "call_explicit"][: args.prompts]
+    config = load_params("serve", ServeParams, ROOT / "params.yaml").engine
     config = dataclasses.replace(config, threads=args.threads, max_batch=args.max_batch)
     engine = answers.load_engine(
         ROOT / "models/base", {args.adapter: ROOT / "models/adapters" / args.adapter}, config

@@ -4,7 +4,7 @@
 
 Reads data/raw/gutenberg.jsonl and data/raw/reddit.jsonl. Gutenberg books lose their license
 header/footer, then their front and back matter (exact body bounds per book in the books
-file, clean.books), and are split into paragraphs; headlines lose HTML, URLs, bracketed tags
+file, params.yaml books), and are split into paragraphs; headlines lose HTML, URLs, bracketed tags
 and publisher suffixes. Every text is ftfy-normalized, then filtered by token length (SmolLM2 tokenizer), language
 (fastText lid.176) and safety (slur lexicon, doxxing patterns, alt-profanity-check). Writes:
   data/clean/records.jsonl   kept records, one paragraph or headline each
@@ -41,7 +41,6 @@ class Params:
     english_threshold: float
     nsfw_threshold: float
     batch_size: int
-    books: str  # the books file (configs/books.yaml): each book's body bounds
 
     def __post_init__(self):
         if not 0 < self.min_tokens <= self.max_tokens:
@@ -54,7 +53,7 @@ class Params:
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     params = load_params("clean", Params)
-    bounds = {b.id: b.body for b in load_books(params.books) if b.body is not None}
+    bounds = {b.id: b.body for b in load_books(load_params("books", str)) if b.body is not None}
     from twainlora.core.tokens import TokenCounter
     from twainlora.data.filters import LanguageFilter, SafetyFilter, length_check
 

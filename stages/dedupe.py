@@ -35,7 +35,6 @@ METRICS = Path("metrics/dedupe.json")
 
 @dataclass(frozen=True)
 class Params:
-    minhash: MinHashParams
     prefer: list[str]  # id prefixes, most preferred first, for the copy a cluster keeps
 
 
@@ -47,8 +46,9 @@ def source_key(record_id: str) -> str:
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     params = load_params("dedupe", Params)
+    minhash = load_params("near_duplicate", MinHashParams)
     records = list(read_jsonl(IN))
-    pairs = duplicate_pairs([r["text"] for r in records], params.minhash, progress=True)
+    pairs = duplicate_pairs([r["text"] for r in records], minhash, progress=True)
     best_pair = {}
     for i, j, score in pairs:
         best_pair[(i, j)] = score
@@ -89,7 +89,7 @@ def main() -> int:
             for src in sorted({key.split(":")[0] for key in removed_by})
         },
         "removed_by_file": dict(sorted(removed_by.items())),
-        "lsh_midpoint": round(params.minhash.lsh_midpoint, 4),
+        "lsh_midpoint": round(minhash.lsh_midpoint, 4),
     }
     write_jsonl(OUT, kept)
     write_jsonl(REJECTS, rejects)

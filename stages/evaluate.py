@@ -5,15 +5,20 @@ comes with its delta against the base model.
 
 Loads models/base once with models/adapters/{style,style_tool} as named PEFT adapters in the
 server's engine and asks every model, as a client of `twainlora serve` would (the server's
-path: chat template, tool-call grammar under tool_choice auto, reply parsing; greedy), three
-prompt sets (sizes: the `evaluate.profile`): style prompts from eval_style, tool-use turns cut
-from eval_tool (twainlora/eval/tools.py: tool_points), and ten fixed example prompts. Then:
+path: chat template, tool-call grammar under tool_choice auto, reply parsing; greedy), the
+held-out prompts of the heldout stage (data/heldout: no prompt in or near a train split; per
+kind, all of them or the `evaluate.profile`'s first few) and ten fixed example prompts. Then,
+every rate with its 95% Wilson interval:
   style       a fastText classifier (twain / franklin / other authors / satire headlines /
               neutral) trained on the train split (+ contrast authors from data/tagged),
-              scored on the eval split, applied to the style answers
-  tool        the first call as the server returns it: emitted, JSON, parseable, name,
-              required args, args match, schema; abstention; groundedness of answers to tool
-              results
+              scored on the eval split, applied to the style answers: the voice asked for,
+              by persona and by framing (control tokens, a plain persona system prompt, the
+              persona named in the request); degeneration (a 4-gram three times, distinct-2)
+  tool        the decisions (twainlora/eval/decisions.py): a call when one is due, with the
+              right function, place and date; no call on unrelated requests; a question back
+              without a place; no new call and nothing invented after a tool result or error;
+              each also split into the data's own schemas and phrasings (seen) and others
+              (novel)
   toxicity    alt-profanity-check on every answer, against the base model
   copy        share of generated 8-grams found verbatim in the training answers
   overfit     train/eval losses from metrics/train_{style,style_tool}.json
@@ -46,8 +51,7 @@ from twainlora.core.endpoint import EndpointConfig
 from twainlora.core.jsonl import atomic_open, read_jsonl, write_json
 from twainlora.core.params import load_params
 from twainlora.eval import answers, prompts, review, scorecard, style
-from twainlora.eval.tools import POINT_KINDS
-from twainlora.serve.engine import EngineConfig
+from twainlora.serve.settings import ServeParams
 
 log = logging.getLogger("evaluate")
 
@@ -63,6 +67,8 @@ SPLITS = {
     "train_tool": Path("data/splits/train_tool.jsonl"),
     "eval_tool": Path("data/splits/eval_tool.jsonl"),
 }
+HELDOUT_STYLE = Path("data/heldout/style.jsonl")
+HELDOUT_TOOL = Path("data/heldout/tool.jsonl")
 TAGGED = Path("data/tagged/records.jsonl")
 TRAIN_METRICS = {
     "style": Path("metrics/train_style.json"),
@@ -78,8 +84,7 @@ SPOT_CHECK = Path("reports/spot_check.csv")
 
 @dataclass(frozen=True)
 class Profile:
-    style_prompts: int | None  # None: every eligible eval_style prompt
-    tool_points: dict[str, int | None]  # per kind (tools.POINT_KINDS); None: all
+    per_kind: int | None  # held-out items of each kind, the first in file order; None: all
 
 
 @dataclass(frozen=True)
@@ -94,22 +99,16 @@ class Params:
     profile: str
     profiles: dict[str, Profile]
     max_new_tokens: dict[str, int]  # style, tool, examples
-    max_prompt_chars: int
     classifier: style.ClassifierParams
     toxicity_threshold: float
     copy_ngram: int
     spot_check_per_model: int
     judge: Judge
-    engine: EngineConfig  # as serve.engine: a prompt over its context fails the stage
-    parallel_tool_calls: bool  # as serve.parallel_tool_calls, the server's default
     seed: int
 
     def __post_init__(self):
         if self.profile not in self.profiles:
             raise ValueError(f"profile {self.profile!r} is not among {sorted(self.profiles)}")
-        for name, profile in self.profiles.items():
-            if unknown := set(profile.tool_points) - set(POINT_KINDS):
-                raise ValueError(f"profiles.{name}.tool_points: unknown {sorted(unknown)}")
         if set(self.max_new_tokens) != set(prompts.GROUPS):
             raise ValueError(f"max_new_tokens needs exactly: {', '.join(prompts.GROUPS)}")
         if not 0.0 < self.toxicity_threshold <= 1.0:
@@ -138,6 +137,7 @@ def judge(params: Judge, items: list, answers: dict[str, list[str]], seed: int):
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     params = load_params("evaluate", Params)
+    served = load_params("serve", ServeParams)  # its engine and parallel_tool_calls only
     start = time.perf_counter()
     splits = {name: list(read_jsonl(path)) for name, path in SPLITS.items()}
     # Read every input before minutes of generation: a bad rating fails now.
@@ -148,14 +148,14 @@ def main() -> int:
         params.classifier, splits, read_jsonl(TAGGED)
     )
     log.info("style classifier: %s", {k: classifier_report[k] for k in ("accuracy", "macro_f1")})
-    profile = params.profiles[params.profile]
     groups = prompts.prompt_sets(
-        splits["eval_style"], splits["eval_tool"], profile.style_prompts, profile.tool_points,
-        params.max_prompt_chars, params.seed,
-    )  # fmt: skip
+        read_jsonl(HELDOUT_STYLE),
+        read_jsonl(HELDOUT_TOOL),
+        params.profiles[params.profile].per_kind,
+    )
     log.info("%s", {name: len(items) for name, items in groups.items()})
-    engine = answers.load_engine(BASE, ADAPTERS, params.engine)
-    decoding = answers.Decoding(params.parallel_tool_calls)
+    engine = answers.load_engine(BASE, ADAPTERS, served.engine)
+    decoding = answers.Decoding(served.parallel_tool_calls)
     texts, stats = answers.answer_all(engine, MODELS, groups, params.max_new_tokens, decoding)
 
     # Judged and spot-checked: the style and tool answers; the examples are for reading.
@@ -170,7 +170,7 @@ def main() -> int:
     metrics["run"] = {
         "profile": params.profile,
         "style_prompts": len(groups["style"]),
-        "tool_points": len(groups["tool"]),
+        "tool_items": len(groups["tool"]),
         "decoding": {**decoding.describe(), "max_new_tokens": params.max_new_tokens},
         **stats.summary(),
         "wall_seconds": round(time.perf_counter() - start),

@@ -17,12 +17,12 @@ from __future__ import annotations
 import logging
 import sys
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 from twainlora.core.jsonl import read_jsonl, write_json, write_jsonl
 from twainlora.core.params import load_params
-from twainlora.domain.weather import WeatherService
+from twainlora.data.dedupe import MinHashParams
+from twainlora.domain.weather import WeatherService, WeatherWorld
 from twainlora.eval import heldout
 from twainlora.eval.heldout import HeldoutParams
 
@@ -37,15 +37,15 @@ REJECTS = Path("data/rejects/heldout.jsonl")
 METRICS = Path("metrics/heldout.json")
 
 
-@dataclass(frozen=True)
-class Params(HeldoutParams):
-    cities: str  # the weather service's city list (tool_episodes uses the same)
+Params = HeldoutParams
 
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     params = load_params("heldout", Params)
-    service = WeatherService.from_csv(params.cities)
+    world = load_params("weather_world", WeatherWorld)
+    near_duplicate = load_params("near_duplicate", MinHashParams)
+    service = WeatherService.from_csv(world.cities)
     train = [r for path in TRAIN for r in read_jsonl(path)]
     books, headlines = [], []
     for record in read_jsonl(TAGGED):
@@ -59,10 +59,10 @@ def main() -> int:
         if r["tags"]["template"] == "style_imitation" and r["tags"]["persona"] != "neutral"
     ]
     builder = heldout.HeldoutBuilder(
-        service, params, heldout.train_cities(service, train), books, headlines
+        service, params, world, heldout.train_cities(service, train), books, headlines
     )
     train_texts = [heldout.user_text(r["messages"]) for r in train]
-    tool, style, rejects = heldout.build(builder, passages, train_texts, params.near_duplicate)
+    tool, style, rejects = heldout.build(builder, passages, train_texts, near_duplicate)
 
     write_jsonl(TOOL_OUT, tool)
     write_jsonl(STYLE_OUT, style)

@@ -1,4 +1,4 @@
-"""Ingest the Gutenberg books of the books file (params.yaml ingest_gutenberg.books) into raw
+"""Ingest the Gutenberg books of the books file (params.yaml books) into raw
 text records.
 
     python stages/ingest_gutenberg.py
@@ -34,13 +34,12 @@ METRICS = Path("metrics/ingest_gutenberg.json")
 class Params:
     mirror: str
     url_template: str  # where a book missing from the mirror is downloaded from
-    books: str  # the books file (configs/books.yaml)
 
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     params = load_params("ingest_gutenberg", Params)
-    books = load_books(params.books)
+    books = load_books(load_params("books", str))
     records, rejects = [], []
     counts = {"books": 0, "from_mirror": 0, "downloaded": 0, "rejected": 0, "bytes": 0}
     for book in books:

@@ -20,7 +20,9 @@ from pathlib import Path
 
 from twainlora.core.jsonl import read_jsonl, write_json, write_jsonl
 from twainlora.core.params import load_params
+from twainlora.data.dedupe import MinHashParams
 from twainlora.sft import splitting
+from twainlora.sft.episodes.tools import ToolOffer
 
 log = logging.getLogger("split")
 
@@ -42,11 +44,13 @@ Params = splitting.SplitParams
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     params = load_params("split", Params)
+    near_duplicate = load_params("near_duplicate", MinHashParams)
+    offer = load_params("tool_offer", ToolOffer)
     records = list(read_jsonl(INSTRUCT)) + list(read_jsonl(SYNTH)) + list(read_jsonl(TOOL))
     is_eval = splitting.assign(records, params.holdout, params.seed)
-    is_eval, moved = splitting.remove_leaks(records, is_eval, params.leakage)
+    is_eval, moved = splitting.remove_leaks(records, is_eval, near_duplicate)
     files = splitting.split_files(records, is_eval)
-    n_mix, n_eval = splitting.mix_style_into_tool(files, params)
+    n_mix, n_eval = splitting.mix_style_into_tool(files, params, offer)
     for name, rows in files.items():
         write_jsonl(OUT[name], rows)
     metrics = splitting.split_metrics(files)

@@ -23,9 +23,10 @@ from pathlib import Path
 from twainlora.core.jsonl import read_jsonl, write_json, write_jsonl
 from twainlora.core.params import load_params
 from twainlora.core.records import read_records
-from twainlora.domain.weather import WeatherService
+from twainlora.data.dedupe import MinHashParams
+from twainlora.domain.weather import WeatherService, WeatherWorld
 from twainlora.sft import synth
-from twainlora.sft.episodes import EpisodeBuilder
+from twainlora.sft.episodes import EpisodeBuilder, ToolOffer
 from twainlora.sft.generators import EndpointGenerator, TemplateGenerator
 from twainlora.sft.synth_templates import TEMPLATES
 
@@ -43,6 +44,9 @@ Params = synth.SynthParams
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     p = load_params("synth", Params)
+    world = load_params("weather_world", WeatherWorld)
+    offer = load_params("tool_offer", ToolOffer)
+    near_duplicate = load_params("near_duplicate", MinHashParams)
     human = list(read_jsonl(INSTRUCT))
     cap = int(p.cap_ratio * len(human))
     counts = synth.capped(p.counts, cap)
@@ -50,12 +54,12 @@ def main() -> int:
         generator = EndpointGenerator(p.endpoint, p.cache_dir, p.seed)
     else:
         generator = TemplateGenerator(TEMPLATES, p.seed)
-    service = WeatherService.from_csv(p.cities)
+    service = WeatherService.from_csv(world.cities)
     ctx = synth.SynthContext(
-        service, synth.load_comments(p.weather_comments), p.min_city_population, p.seed
+        service, synth.load_comments(p.weather_comments), world.min_city_population, p.seed
     )
     news = synth.headlines(read_records(TAGGED, require_tags=True))
-    builder = EpisodeBuilder(service, p.episode_params(counts["bad_tool_output"]))
+    builder = EpisodeBuilder(service, p.episode_params(counts["bad_tool_output"]), world, offer)
     records, rejects = synth.generate(generator, ctx, news, builder, counts)
 
     failed = len(rejects)
@@ -72,7 +76,7 @@ def main() -> int:
         )
         return 1
 
-    kept, dropped = synth.keep(human, records, p.dedupe)
+    kept, dropped = synth.keep(human, records, near_duplicate)
     rejects += dropped
     metrics = {
         "generator": p.generator,

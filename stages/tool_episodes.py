@@ -2,7 +2,7 @@
 
     python stages/tool_episodes.py
 
-Reads the world-cities list (tool_episodes.cities, in the corpora mirror) for the offline
+Reads the world-cities list (weather_world.cities, in the corpora mirror) for the offline
 weather service, and data/tagged/records.jsonl for the jokes (satire headlines) and maxims
 (Poor Richard) that unrelated requests are answered with. Writes:
   data/sft/tool_episodes.jsonl       episodes in OpenAI chat format with their tools
@@ -20,10 +20,11 @@ from pathlib import Path
 from twainlora.core.jsonl import write_json, write_jsonl
 from twainlora.core.params import load_params
 from twainlora.core.records import read_records
-from twainlora.domain.weather import WeatherService
+from twainlora.domain.weather import WeatherService, WeatherWorld
 from twainlora.sft.episodes import (
     EpisodeBuilder,
     EpisodeParams,
+    ToolOffer,
     build_records,
     episode_metrics,
     jokes_and_maxims,
@@ -39,7 +40,6 @@ METRICS = Path("metrics/tool_episodes.json")
 
 @dataclass(frozen=True)
 class Params:
-    cities: str  # SimpleMaps worldcities.csv, relative to the repository
     episodes: EpisodeParams
     max_jokes: int
 
@@ -47,11 +47,13 @@ class Params:
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     params = load_params("tool_episodes", Params)
-    service = WeatherService.from_csv(params.cities)
+    world = load_params("weather_world", WeatherWorld)
+    offer = load_params("tool_offer", ToolOffer)
+    service = WeatherService.from_csv(world.cities)
     jokes, maxims = jokes_and_maxims(
         read_records(TAGGED, require_tags=True), params.max_jokes, params.episodes.seed
     )
-    builder = EpisodeBuilder(service, params.episodes, jokes=jokes, maxims=maxims)
+    builder = EpisodeBuilder(service, params.episodes, world, offer, jokes=jokes, maxims=maxims)
     records, rejects = build_records(builder, params.episodes)
     metrics = episode_metrics(records, rejects, jokes, maxims)
     write_jsonl(OUT, records)

@@ -44,7 +44,7 @@ def shipped_params() -> dict:
 
 def shipped_books() -> list[dict]:
     """The entries of the shipped books file (configs/books.yaml)."""
-    path = ROOT / shipped_params()["ingest_gutenberg"]["books"]
+    path = ROOT / shipped_params()["books"]
     return yaml.safe_load(path.read_text("utf-8"))["books"]
 
 
@@ -77,6 +77,31 @@ def workdir(tmp_path: Path) -> Path:
     """An empty stage working directory with a copy of the fixture mirror at ./mirror."""
     shutil.copytree(FIXTURES / "mirror", tmp_path / "mirror")
     return tmp_path
+
+
+def fixture_world(cities: str | Path = FIXTURES / "mirror/geo/cities.csv") -> dict:
+    """params weather_world over the fixture mirror's small cities list."""
+    return {
+        **shipped_params()["weather_world"],
+        "cities": str(cities),
+        "min_city_population": 10000,
+    }
+
+
+def parsed_world():
+    """fixture_world() as the stages parse it."""
+    from twainlora.core.params import from_dict
+    from twainlora.domain.weather import WeatherWorld
+
+    return from_dict(WeatherWorld, fixture_world(), "weather_world")
+
+
+def shipped_offer():
+    """The shipped tool_offer section, parsed."""
+    from twainlora.core.params import from_dict
+    from twainlora.sft.episodes import ToolOffer
+
+    return from_dict(ToolOffer, shipped_params()["tool_offer"], "tool_offer")
 
 
 def write_params(workdir: Path, **sections) -> None:

@@ -72,56 +72,26 @@ def test_missing_section(tmp_path):
         load_params("clean", Outer, tmp_path / "p.yaml")
 
 
-# Blocks that several sections carry, written out in each (anchors would break `dvc exp run
-# -S`): the copies must agree, or two stages would disagree on what a near-duplicate or the
-# weather world is.
-SHARED = {
-    "near-duplicate test": [
-        ("dedupe", "minhash"),
-        ("split", "leakage"),
-        ("synth", "dedupe"),
-        ("heldout", "near_duplicate"),
-    ],
-    "books file": [("ingest_gutenberg", "books"), ("clean", "books")],
-    "cities": [("tool_episodes", "cities"), ("synth", "cities"), ("heldout", "cities")],
-    "min city population": [
-        ("tool_episodes", "episodes", "min_city_population"),
-        ("synth", "min_city_population"),
-    ],
-    "personas": [("tool_episodes", "episodes", "persona_shares"), ("synth", "persona_shares")],
-    "seed schema share": [
-        ("tool_episodes", "episodes", "seed_schema_share"),
-        ("synth", "seed_schema_share"),
-        ("split", "offered_tools", "seed_schema_share"),
-    ],
-    "distractor share": [
-        ("tool_episodes", "episodes", "distractor_share"),
-        ("synth", "distractor_share"),
-        ("split", "offered_tools", "distractor_share"),
-    ],
-    "engine": [("serve", "engine"), ("evaluate", "engine")],
-    "parallel tool calls": [("serve", "parallel_tool_calls"), ("evaluate", "parallel_tool_calls")],
-    "reference dates": [
-        ("tool_episodes", "episodes", "first_reference_date"),
-        ("synth", "first_reference_date"),
-        ("heldout", "first_reference_date"),
-    ],
-}
+# Sections that several stages read (each lists them in dvc.yaml; tests/stages/test_dvc_yaml.py).
+def _shared_sections():
+    from twainlora.data.dedupe import MinHashParams
+    from twainlora.domain.weather import WeatherWorld
+    from twainlora.serve.settings import ServeParams
+    from twainlora.sft.episodes import ToolOffer
+
+    return {
+        "books": str,
+        "near_duplicate": MinHashParams,
+        "weather_world": WeatherWorld,
+        "tool_offer": ToolOffer,
+        "serve": ServeParams,
+    }
 
 
-@pytest.mark.parametrize("block", sorted(SHARED))
-def test_shared_blocks_agree_across_sections(block):
-    import yaml
-
+def test_every_other_section_is_shared_and_parses():
     shipped = yaml.safe_load((ROOT / "params.yaml").read_text())
-
-    def value(path):
-        node = shipped
-        for key in path:
-            node = node[key]
-        return node
-
-    values = [value(path) for path in SHARED[block]]
-    assert all(v == values[0] for v in values), dict(
-        zip(map(".".join, SHARED[block]), values, strict=True)
-    )
+    stages = set(yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"])
+    shared = _shared_sections()
+    assert set(shipped) - stages == set(shared)
+    for section, cls in shared.items():
+        assert load_params(section, cls, ROOT / "params.yaml") is not None

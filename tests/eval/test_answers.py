@@ -36,8 +36,7 @@ RESULT = {"location": "Paris, France", "date": "2027-01-02", "temperature_c": 4,
 ITEMS = [
     Item(
         "style",
-        "style",
-        "s",
+        "twain",
         (
             {"role": "system", "content": "[PERSONA=TWAIN] [TONE=HUMOROUS] [DOMAIN=GENERAL]"},
             {"role": "user", "content": "Tell me about the Mississippi."},
@@ -45,15 +44,13 @@ ITEMS = [
     ),
     Item(
         "call",
-        "call",
-        "t",
+        "call_explicit",
         (SYSTEM, {"role": "user", "content": "What's the weather in Paris on 2027-01-02?"}),
         (GET_WEATHER_TOOL,),
     ),
     Item(
         "answer",
-        "answer_success",
-        "t",
+        "after_result",
         (
             SYSTEM,
             {"role": "user", "content": "What's the weather in Paris on 2027-01-02?"},

@@ -6,22 +6,18 @@ import json
 import pytest
 
 from twainlora.core.params import from_dict
-from twainlora.domain.weather import WeatherService
-from twainlora.eval import decisions, heldout
+from twainlora.domain.weather import WeatherService, WeatherWorld
+from twainlora.eval import compare, decisions, heldout
 
-from conftest import FIXTURES, shipped_params
+from conftest import fixture_world, shipped_params
 
 
 @pytest.fixture(scope="module")
 def builder():
-    section = {
-        **shipped_params()["heldout"],
-        "min_city_population": 10000,
-    }
-    section.pop("cities")
-    params = from_dict(heldout.HeldoutParams, section, "heldout")
-    service = WeatherService.from_csv(FIXTURES / "mirror/geo/cities.csv")
-    return heldout.HeldoutBuilder(service, params, set(), [("Emma", "Jane Austen")], ["A"])
+    params = from_dict(heldout.HeldoutParams, shipped_params()["heldout"], "heldout")
+    world = from_dict(WeatherWorld, fixture_world(), "weather_world")
+    service = WeatherService.from_csv(world.cities)
+    return heldout.HeldoutBuilder(service, params, world, set(), [("Emma", "Jane Austen")], ["A"])
 
 
 def call(name: str, arguments: dict) -> str:
@@ -69,6 +65,9 @@ def test_abstentions(builder):
     place = builder.tool_item("missing_place", 0, False)
     assert decisions.score_decision(place, "Which town, friend?")["asks_for_missing_place"]
     assert not decisions.score_decision(place, "Sunny, 20 degrees.")["asks_for_missing_place"]
+    # a question that forecasts anyway is a forecast for nowhere
+    assert not decisions.score_decision(place, "Where? It'll be sunny.")["asks_for_missing_place"]
+    assert not decisions.score_decision(place, "Which town? Expect 20C.")["asks_for_missing_place"]
 
 
 def test_a_missing_date_may_be_asked_for_or_taken_as_today(builder):
@@ -106,7 +105,7 @@ def test_metrics_give_every_rate_with_its_interval_and_the_novel_split(builder):
     assert set(metrics) == set(decisions.RATES)
     assert metrics["no_call_when_unrelated"] == {
         "rate": 1.0,
-        "ci95": decisions.wilson(4, 4),
+        "ci95": compare.wilson(4, 4),
         "n": 4,
         "seen": 1.0,
         "novel": 1.0,
@@ -117,10 +116,10 @@ def test_metrics_give_every_rate_with_its_interval_and_the_novel_split(builder):
 
 
 def test_wilson_interval():
-    assert decisions.wilson(0, 0) is None
-    assert decisions.wilson(0, 10) == (0.0, 0.2775)
-    assert decisions.wilson(10, 10) == (0.7225, 1.0)
-    lo, hi = decisions.wilson(50, 100)
+    assert compare.wilson(0, 0) is None
+    assert compare.wilson(0, 10) == (0.0, 0.2775)
+    assert compare.wilson(10, 10) == (0.7225, 1.0)
+    lo, hi = compare.wilson(50, 100)
     assert lo == pytest.approx(0.4038, abs=1e-4) and hi == pytest.approx(0.5962, abs=1e-4)
 
 

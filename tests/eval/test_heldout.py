@@ -10,12 +10,12 @@ import pytest
 from twainlora.core.params import from_dict
 from twainlora.data.dedupe import MinHashParams, jaccard, shingles
 from twainlora.domain import personas
-from twainlora.domain.weather import DATE_KEYS, LOCATION_KEYS, WeatherService
+from twainlora.domain.weather import DATE_KEYS, LOCATION_KEYS, WeatherService, WeatherWorld
 from twainlora.eval import heldout
 from twainlora.eval import heldout_phrases as P
 from twainlora.sft.episodes import dates, phrases
 
-from conftest import FIXTURES, run_stage, shipped_params, write_params
+from conftest import FIXTURES, fixture_world, run_stage, shipped_params, write_params
 
 CITIES = FIXTURES / "mirror/geo/cities.csv"
 MINHASH = MinHashParams(
@@ -28,11 +28,12 @@ def params(**changes) -> heldout.HeldoutParams:
         **shipped_params()["heldout"],
         "tool_counts": {k: 6 for k in heldout.TOOL_KINDS},
         "style_counts": {k: 4 for k in heldout.STYLE_KINDS},
-        "min_city_population": 10000,
         **changes,
     }
-    section.pop("cities")
     return from_dict(heldout.HeldoutParams, section, "heldout")
+
+
+WORLD = from_dict(WeatherWorld, fixture_world(CITIES), "weather_world")
 
 
 @pytest.fixture(scope="module")
@@ -43,12 +44,13 @@ def service():
 def builder(service, **changes):
     books = [("Roughing It", "Mark Twain"), ("Emma", "Jane Austen")]
     headlines = ["Area man wins argument with weather vane"]
-    return heldout.HeldoutBuilder(service, params(**changes), {"Cairo, Egypt"}, books, headlines)
+    return heldout.HeldoutBuilder(
+        service, params(**changes), WORLD, {"Cairo, Egypt"}, books, headlines
+    )
 
 
 def test_the_shipped_params_parse_and_bad_counts_are_refused():
     section = dict(shipped_params()["heldout"])
-    section.pop("cities")
     parsed = from_dict(heldout.HeldoutParams, section, "heldout")
     # The minimum sizes for the cpu profile.
     assert parsed.tool_counts["call_explicit"] >= 60 and parsed.tool_counts["unrelated"] >= 60
@@ -66,7 +68,7 @@ def test_train_cities_are_never_asked_about(service):
 
 def test_when_train_names_every_city_the_items_reuse_them_and_say_so(service):
     every = {c.label for c in service.cities}
-    b = heldout.HeldoutBuilder(service, params(), every, [], [])
+    b = heldout.HeldoutBuilder(service, params(), WORLD, every, [], [])
     assert not b.unseen_cities and b.cities
     assert builder(service).unseen_cities
 
@@ -205,12 +207,10 @@ def test_the_stage_writes_the_same_bytes_twice_and_nothing_near_train(workdir):
         (workdir / path).write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
     section = {
         **shipped_params()["heldout"],
-        "cities": "mirror/geo/cities.csv",
-        "min_city_population": 10000,
         "tool_counts": {k: 5 for k in heldout.TOOL_KINDS},
         "style_counts": {"twain": 6, "franklin": 3, "weather_joke": 3, "passage": 0},
     }
-    write_params(workdir, heldout=section)
+    write_params(workdir, heldout=section, weather_world=fixture_world("mirror/geo/cities.csv"))
     run_stage("heldout", workdir)
     outputs = [workdir / "data/heldout/tool.jsonl", workdir / "data/heldout/style.jsonl"]
     first = [p.read_bytes() for p in outputs]

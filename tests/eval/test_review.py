@@ -129,14 +129,10 @@ def test_a_spot_check_row_shows_the_ratings_of_that_very_response():
     messages = (SYSTEM, {"role": "user", "content": "Weather?"})
     rated = review.spot_check_id("style", "t:1#2", "Which town?")
     ratings = {rated: {"tone": 3, "hallucinated_weather": False}}
-    row = review.spot_check_row(
-        "style", "t:1#2", "t:1", "ask_location", messages, "Which town?", ratings
-    )
+    row = review.spot_check_row("style", "t:1#2", "ask_location", messages, "Which town?", ratings)
     assert row["id"] == rated and row["context"] == "user: Weather?"
     assert (row["tone"], row["correctness"], row["hallucinated_weather"]) == (3, "", "no")
-    other = review.spot_check_row(
-        "style", "t:1#2", "t:1", "ask_location", messages, "Where?", ratings
-    )
+    other = review.spot_check_row("style", "t:1#2", "ask_location", messages, "Where?", ratings)
     assert other["tone"] == "" and other["id"] != rated
 
 
@@ -144,16 +140,14 @@ def test_the_sheet_samples_the_same_items_for_every_model(tmp_path):
     from twainlora.eval.prompts import Item
 
     items = [
-        Item(f"t:{i}#2", "ask_location", f"t:{i}", (SYSTEM, {"role": "user", "content": "Rain?"}))
+        Item(f"t:{i}#2", "missing_place", (SYSTEM, {"role": "user", "content": f"Rain {i}?"}))
         for i in range(5)
     ]
     answers = {m: [f"{m} answer {i}" for i in range(5)] for m in ("base", "style")}
     rated = review.spot_check_id("style", "t:3#2", "style answer 3")
     ratings = {rated: {"tone": 5}, "style:gone:0000000000": {"tone": 1}}
     rows = review.spot_check_rows(items, answers, 3, seed=0, ratings=ratings)
-    assert len(rows) == 6 and [r["record_id"] for r in rows[:3]] == [
-        r["record_id"] for r in rows[3:]
-    ]
+    assert len(rows) == 6 and [r["context"] for r in rows[:3]] == [r["context"] for r in rows[3:]]
     assert review.spot_check_summary(rows, ratings)["stale_ratings"] >= 1
     sheet = tmp_path / "sheet.csv"
     sheet.write_text(review.spot_check_csv(rows), "utf-8")

@@ -18,10 +18,17 @@ def test_the_adapters_are_compared_with_the_base_model():
 
 
 def test_bar_rows_and_csv():
-    metrics = {"base": {"style": {"adherence": 0.5}}, "style": {"style": {"adherence": 0.75}}}
+    share = {"rate": 0.5, "ci95": [0.2, 0.8], "n": 8}
+    metrics = {
+        "base": {"style": {"twain_share": share}},
+        "style": {"style": {"twain_share": {**share, "rate": 0.75}}},
+    }
     rows = scorecard.bar_rows(metrics, ["base", "style"])
-    assert rows == [("style.adherence base", "base", 0.5), ("style.adherence style", "style", 0.75)]
+    assert rows == [
+        ("style.twain_share base", "base", 0.5),
+        ("style.twain_share style", "style", 0.75),
+    ]
     text = scorecard.csv_text(["bar", "model", "value"], rows)
-    assert (
-        text == "bar,model,value\nstyle.adherence base,base,0.5\nstyle.adherence style,style,0.75\n"
+    assert text == (
+        "bar,model,value\nstyle.twain_share base,base,0.5\nstyle.twain_share style,style,0.75\n"
     )

@@ -7,6 +7,7 @@ import pytest
 
 from twainlora.data.fasttext_classifier import FastTextClassifier, settings_of
 from twainlora.eval import style as ev
+from twainlora.eval.compare import wilson
 
 from conftest import SHARED_CORPORA
 
@@ -24,16 +25,15 @@ def test_classification_report():
     }
 
 
-def test_style_adherence_counts_empty_answers_as_misses():
+def test_style_scores_count_empty_answers_as_misses_per_persona_and_framing():
     probs = [{"twain": 0.9, "franklin": 0.1}, {"twain": 0.3, "franklin": 0.7}, {"twain": 0.8}]
-    out = ev.style_adherence(["twain", "twain", "franklin"], probs, ["a", "b", ""])
-    assert out == {
-        "n": 3,
-        "adherence": 0.3333,
-        "mean_prob": 0.4,
-        "twain_share": 0.5,
-        "franklin_share": 0.0,
-    }
+    requested = [("twain", "control_tokens"), ("twain", "in_request"), ("franklin", "plain")]
+    out = ev.style_scores(requested, probs, ["a", "b", ""])
+    assert out["n"] == 3 and out["mean_prob"] == 0.4
+    assert out["adherence"]["rate"] == 0.3333 and out["adherence"]["n"] == 3
+    assert out["twain_share"]["rate"] == 0.5 and out["twain_share"]["ci95"] == wilson(1, 2)
+    assert out["twain_share"]["by_framing"] == {"control_tokens": 1.0, "in_request": 0.0}
+    assert out["franklin_share"]["rate"] == 0.0 and out["franklin_share"]["n"] == 1
 
 
 def test_labels_come_from_tags():
@@ -129,24 +129,3 @@ def test_the_classifier_tells_authors_apart_on_real_text():
         ["Well, I reckon I warn't going to let Tom and Jim get ahead of me, so I lit out."]
     )[0]
     assert max(probs, key=probs.get) == "twain" and abs(sum(probs.values()) - 1) < 1e-3
-
-
-def test_style_prompts_cover_each_stratum_first():
-    def record(i, template, persona, chars=20):
-        return {
-            "id": f"r{i}",
-            "tags": {"template": template, "persona": persona},
-            "messages": [
-                {"role": "user", "content": "x" * chars},
-                {"role": "assistant", "content": "a"},
-            ],
-        }
-
-    records = [record(i, "style_imitation", "twain") for i in range(5)] + [
-        record(10, "aphorism", "franklin"),
-        record(11, "humor", "neutral"),  # no persona asked for
-        record(12, "safety", "twain", chars=900),  # too long
-    ]
-    chosen = ev.style_prompts(records, n=3, seed=0, max_chars=600)
-    assert len(chosen) == 3 and "r10" in {r["id"] for r in chosen}
-    assert len(ev.style_prompts(records, n=None, seed=0, max_chars=600)) == 6

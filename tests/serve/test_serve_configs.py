@@ -11,7 +11,7 @@ import yaml
 
 from twainlora.core.params import load_params
 from twainlora.serve.engine import BASE
-from twainlora.serve.server import ServeParams
+from twainlora.serve.settings import ServeParams
 
 from conftest import ROOT, shipped_params
 

@@ -1,7 +1,7 @@
 from twainlora.data.dedupe import MinHashParams
+from twainlora.sft.episodes import ToolOffer
 from twainlora.sft.splitting import (
     SplitParams,
-    ToolOffer,
     assign,
     groups,
     mix_style_into_tool,
@@ -91,8 +91,8 @@ def test_with_tools_offers_tools_without_a_call():
             {"role": "assistant", "content": "Area Man Wins"},
         ],
     }
-    offer = ToolOffer(seed_schema_share=0.5, distractor_share=0.3, max_distractors=1)
-    out = with_tools(record, random.Random(0), offer)
+    offer = ToolOffer(seed_schema_share=0.5, distractor_share=0.3)
+    out = with_tools(record, random.Random(0), offer, max_distractors=1)
     assert out["id"].endswith("+tools") and out["tags"]["template"] == "tool_irrelevant"
     assert out["messages"] == record["messages"] and out["tools"]
     assert record_errors(out) == [] and "tools" not in record
@@ -116,10 +116,9 @@ def test_style_mix_goes_into_the_tool_files_part_with_tools():
         tool_style_mix=0.5,
         mix_with_tools=0.5,
         eval_irrelevant_from_style=3,
-        offered_tools=ToolOffer(0.5, 0.3, 1),
-        leakage=MinHashParams(),
+        max_offered_distractors=1,
     )
-    n_mix, n_eval = mix_style_into_tool(files, params)
+    n_mix, n_eval = mix_style_into_tool(files, params, ToolOffer(0.5, 0.3))
     assert (n_mix, n_eval) == (9, 3)
     assert len(files["train_tool"]) == 18 + 9 and len(files["eval_tool"]) == 2 + 3
     with_tools_ids = [r["id"] for r in files["eval_tool"] if r["id"].endswith("+tools")]

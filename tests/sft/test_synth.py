@@ -8,19 +8,18 @@ from twainlora.sft.episodes import EpisodeBuilder
 from twainlora.sft.generators import GenerationError, TemplateGenerator
 from twainlora.sft.synth_templates import TEMPLATES
 
-from conftest import FIXTURES, shipped_params
+from conftest import FIXTURES, parsed_world, shipped_offer, shipped_params
 
 P = from_dict(
     synth.SynthParams,
     {
         **shipped_params()["synth"],
-        "cities": str(FIXTURES / "mirror/geo/cities.csv"),
         "weather_comments": str(FIXTURES / "mirror/weather/wmo.json"),
-        "min_city_population": 10_000,
     },
     "synth",
 )
-SERVICE = WeatherService.from_csv(P.cities)
+WORLD = parsed_world()
+SERVICE = WeatherService.from_csv(WORLD.cities)
 CTX = synth.SynthContext(SERVICE, synth.load_comments(P.weather_comments), 10_000, P.seed)
 NEWS = [("reddit:n:1", "Man Sues Himself"), ("reddit:n:2", "Town Elects Dog Mayor")]
 COUNTS = {"weather_joke": 6, "style_transfer": 2, "bad_tool_output": 3}
@@ -36,7 +35,9 @@ def test_the_cap_scales_every_kind_down():
 
 
 def test_generate_makes_every_kind_and_rejects_failures():
-    builder = EpisodeBuilder(SERVICE, P.episode_params(COUNTS["bad_tool_output"]))
+    builder = EpisodeBuilder(
+        SERVICE, P.episode_params(COUNTS["bad_tool_output"]), WORLD, shipped_offer()
+    )
     generator = TemplateGenerator(TEMPLATES, P.seed)
     records, rejects = synth.generate(generator, CTX, NEWS, builder, COUNTS)
     assert rejects == [] and len(records) == sum(COUNTS.values())
@@ -58,7 +59,7 @@ def test_generate_makes_every_kind_and_rejects_failures():
 
 
 def test_keep_drops_near_duplicates_of_humans_and_of_earlier_synthetics():
-    builder = EpisodeBuilder(SERVICE, P.episode_params(0))
+    builder = EpisodeBuilder(SERVICE, P.episode_params(0), WORLD, shipped_offer())
     records, _ = synth.generate(
         TemplateGenerator(TEMPLATES, P.seed), CTX, NEWS, builder, {**COUNTS, "bad_tool_output": 0}
     )

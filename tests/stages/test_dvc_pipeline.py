@@ -36,7 +36,7 @@ def repo(tmp_path):
     shutil.copy(ROOT / "dvc.yaml", repo / "dvc.yaml")
     params = shipped_params()
     params["ingest_gutenberg"].update(mirror="../mirror")
-    write_books(repo / params["ingest_gutenberg"]["books"], [TINY_TWAIN_BOOK])
+    write_books(repo / params["books"], [TINY_TWAIN_BOOK])
     params["ingest_reddit"].update(mirror="../mirror", sources=[ONION_SOURCE])
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), "utf-8")
     dvc(repo, "init", "--no-scm", "-q")

@@ -1,6 +1,7 @@
 """The evaluate stage end to end on SmolLM2 (the real base_model stage's output) with two tiny
-LoRA adapters made here, on a handful of records: every output, the judge against a real
-server, and human ratings that survive a rerun."""
+LoRA adapters made here, on a handful of records and held-out items (made by the heldout
+builder over the fixture cities): every output, the judge against a real server, and human
+ratings that survive a rerun."""
 
 import csv
 import json
@@ -10,8 +11,9 @@ import shutil
 import pytest
 
 from twainlora.core.jsonl import write_jsonl
+from twainlora.eval import decisions, heldout
 
-from conftest import ROOT, run_stage, shipped_params, write_params
+from conftest import ROOT, parsed_world, run_stage, shipped_params, write_params
 from openai_stub import OpenAIStub
 
 pytestmark = pytest.mark.slow
@@ -103,6 +105,18 @@ def tool_record(i, case, result=None):
     return {"id": f"t:{i}", "messages": messages, "tools": [TOOL], "tags": tags}
 
 
+def heldout_builder():
+    from twainlora.core.params import from_dict
+    from twainlora.domain.weather import WeatherService
+
+    world = parsed_world()
+    params = from_dict(heldout.HeldoutParams, shipped_params()["heldout"], "heldout")
+    books = [("Roughing It", "Mark Twain")]
+    headlines = ["Area Man Blames Weather For Everything"]
+    service = WeatherService.from_csv(world.cities)
+    return heldout.HeldoutBuilder(service, params, world, set(), books, headlines)
+
+
 def make_adapter(base_dir, out, seed):
     """A tiny LoRA with random weights on both sides, so its answers differ from the base's."""
     import torch
@@ -151,6 +165,15 @@ def workdir(tmp_path_factory, base_model_dir):
     ]
     (w / "data/tagged").mkdir(parents=True)
     write_jsonl(w / "data/tagged/records.jsonl", others)
+    builder = heldout_builder()
+    write_jsonl(
+        w / "data/heldout/tool.jsonl",
+        [builder.tool_item(kind, i, i == 1) for kind in heldout.TOOL_KINDS for i in range(2)],
+    )
+    write_jsonl(
+        w / "data/heldout/style.jsonl",
+        [builder.style_item(kind, i, []) for kind in ("twain", "franklin") for i in range(2)],
+    )
     (w / "metrics").mkdir()
     for name in ["style", "style_tool"]:
         losses = {"train_loss": 1.0, "eval_loss": 1.25, "loss_gap": 0.25, "base_eval_loss": 2.0}
@@ -181,19 +204,25 @@ def test_the_stage_then_a_rerun_with_ratings_and_a_judge(workdir, monkeypatch):
     for model in ("base", "style", "style_tool"):
         assert {"style", "tool", "toxicity", "copy", "spot_check"} <= set(metrics[model])
         tool = metrics[model]["tool"]
-        assert tool["n_calls"] == 2 and 0.0 <= tool["required_args"] <= 1.0
-        assert {"abstain_missing_location", "abstain_irrelevant", "grounded"} <= set(tool)
+        assert set(tool) == set(decisions.RATES)
+        assert tool["calls_when_it_should"]["n"] == 2 and tool["no_call_when_unrelated"]["n"] == 1
+        assert all(0.0 <= r["rate"] <= 1.0 and r["ci95"] for r in tool.values())
+        style = metrics[model]["style"]
+        assert (
+            style["twain_share"]["n"] == 1 and style["degeneration"]["repeats_4gram_3x"]["n"] == 2
+        )
     for model in ("style", "style_tool"):
         assert metrics[model]["overfit"]["loss_gap"] == 0.25
         assert "twain_share" in metrics[model]["delta_vs_base"]["style"]
         assert isinstance(metrics[model]["toxicity"]["not_above_base"], bool)
     assert set(metrics["classifier"]["f1"]) == {"twain", "franklin", "other", "satire", "neutral"}
-    assert metrics["run"]["style_prompts"] == 2 and metrics["run"]["tool_points"] == 6
+    # the smoke profile: the first held-out item of each kind
+    assert metrics["run"]["style_prompts"] == 2 and metrics["run"]["tool_items"] == 7
     # The answers came from the server's engine, asked as a client with its defaults, greedy.
     decoding = metrics["run"]["decoding"]
     assert decoding["engine"] == "twainlora.serve.engine" and decoding["tool_choice"] == "auto"
     assert decoding["temperature"] == 0.0 and decoding["tool_grammar"] is True
-    assert sum(metrics["run"]["finish_reasons"].values()) == 3 * (2 + 6 + 10)
+    assert sum(metrics["run"]["finish_reasons"].values()) == 3 * (2 + 7 + 10)
 
     confusion = read_csv(workdir / "plots/eval_confusion.csv")
     assert confusion and set(confusion[0]) == {"actual", "predicted"}
@@ -202,7 +231,7 @@ def test_the_stage_then_a_rerun_with_ratings_and_a_judge(workdir, monkeypatch):
     examples = (workdir / "reports/examples.md").read_text()
     assert examples.count("\n## ") == 10 and "| base | style | style_tool |" in examples
     sheet = read_csv(workdir / "reports/spot_check.csv")
-    assert len(sheet) == 3 * 8 and not any(r["tone"] or r["correctness"] for r in sheet)
+    assert len(sheet) == 3 * 9 and not any(r["tone"] or r["correctness"] for r in sheet)
     # Random adapters: if set_adapter / disable_adapter did nothing, the answers would agree.
     answers = {m: [r["response"] for r in sheet if r["model"] == m] for m in ("base", "style")}
     assert answers["base"] != answers["style"]
@@ -210,7 +239,7 @@ def test_the_stage_then_a_rerun_with_ratings_and_a_judge(workdir, monkeypatch):
     # A human rates two rows in the ratings file; the judge is pointed at a real server.
     rated = [
         {**sheet[0], "tone": "4", "correctness": "yes", "hallucinated_weather": "no"},
-        {**sheet[8], "tone": "2", "correctness": "no", "hallucinated_weather": "yes"},
+        {**sheet[9], "tone": "2", "correctness": "no", "hallucinated_weather": "yes"},
     ]
     ratings_file = workdir / "reports/spot_check_ratings.csv"
     with open(ratings_file, "w", encoding="utf-8", newline="") as f:
@@ -235,9 +264,9 @@ def test_the_stage_then_a_rerun_with_ratings_and_a_judge(workdir, monkeypatch):
     }
     assert again["style"]["spot_check"]["rated"] == 1
     # the third rating was for another text (the id holds the response's hash): stale
-    assert again["spot_check"] == {"rows": 24, "rated_rows": 2, "stale_ratings": 1}
+    assert again["spot_check"] == {"rows": 27, "rated_rows": 2, "stale_ratings": 1}
     refilled = read_csv(workdir / "reports/spot_check.csv")
-    assert refilled[0]["tone"] == "4" and refilled[8]["hallucinated_weather"] == "yes"
+    assert refilled[0]["tone"] == "4" and refilled[9]["hallucinated_weather"] == "yes"
     # 4 answers per model; identical requests would be answered from the cache
     assert again["judge"] == {"samples_per_model": 4, "requests_sent": sent} and 0 < sent <= 12
     for model in ("base", "style", "style_tool"):

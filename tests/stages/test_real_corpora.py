@@ -28,12 +28,8 @@ def test_real_slice_through_every_data_stage(tmp_path):
     ]
     write_params(
         tmp_path,
-        ingest_gutenberg={
-            **params["ingest_gutenberg"],
-            "mirror": str(SHARED_CORPORA),
-            "books": books,
-        },
-        clean={**params["clean"], "books": books},
+        books=books,
+        ingest_gutenberg={**params["ingest_gutenberg"], "mirror": str(SHARED_CORPORA)},
         ingest_reddit={
             **params["ingest_reddit"],
             "mirror": str(SHARED_CORPORA),

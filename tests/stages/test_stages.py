@@ -18,6 +18,7 @@ from conftest import (
     ONION_SOURCE,
     POSTS_SOURCE,
     TINY_TWAIN_BOOK,
+    fixture_world,
     run_stage,
     shipped_params,
     write_books,
@@ -38,6 +39,7 @@ STAGES = [
 ]
 TINY = [
     TINY_TWAIN_BOOK,
+    fixture_world,
     {
         "id": 2,
         "year": 1900,
@@ -79,12 +81,14 @@ TINY = [
 def fixture_params(workdir: Path, url: str) -> None:
     params = shipped_params()
     books = write_books(workdir / "books.yaml", TINY)
-    clean = {**params["clean"], "min_tokens": 8, "batch_size": 3, "books": books}
+    clean = {**params["clean"], "min_tokens": 8, "batch_size": 3}
     tag = {**params["tag"], "spot_sample_size": 5}
     tag["tone_classifier"] = {**tag["tone_classifier"], "epoch": 5}
     write_params(
         workdir,
-        ingest_gutenberg={"mirror": "mirror", "url_template": url + "/pg{id}.txt", "books": books},
+        books=books,
+        weather_world=fixture_world("mirror/geo/cities.csv"),
+        ingest_gutenberg={"mirror": "mirror", "url_template": url + "/pg{id}.txt"},
         ingest_reddit={
             "mirror": "mirror",
             "sources": [ONION_SOURCE, POSTS_SOURCE],
@@ -98,19 +102,12 @@ def fixture_params(workdir: Path, url: str) -> None:
         split={**params["split"], "holdout": 0.4},
         synth={
             **params["synth"],
-            "cities": "mirror/geo/cities.csv",
             "weather_comments": "mirror/weather/wmo.json",
-            "min_city_population": 10000,
             "counts": {"weather_joke": 10, "style_transfer": 3, "bad_tool_output": 4},
         },
         tool_episodes={
             **params["tool_episodes"],
-            "cities": "mirror/geo/cities.csv",
-            "episodes": {
-                **params["tool_episodes"]["episodes"],
-                "n_episodes": 80,
-                "min_city_population": 10000,
-            },
+            "episodes": {**params["tool_episodes"]["episodes"], "n_episodes": 80},
         },
     )
 

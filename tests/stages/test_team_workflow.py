@@ -134,7 +134,7 @@ def smoke_params(repo: Path) -> None:
     params = yaml.safe_load(path.read_text("utf-8"))
     # The fixture mirror lies beside the repository, as ../shared/corpora does beside ours.
     params["ingest_gutenberg"].update(mirror="../mirror")
-    write_books(repo / params["ingest_gutenberg"]["books"], [TINY_TWAIN_BOOK])
+    write_books(repo / params["books"], [TINY_TWAIN_BOOK])
     params["ingest_reddit"].update(mirror="../mirror", sources=[ONION_SOURCE, POSTS_SOURCE])
     params["clean"].update(min_tokens=8, batch_size=3)
     params["tag"]["spot_sample_size"] = 5
@@ -146,17 +146,13 @@ def smoke_params(repo: Path) -> None:
         "safety": 2,
     }
     params["split"]["holdout"] = 0.4
+    params["weather_world"].update(cities="../mirror/geo/cities.csv", min_city_population=10000)
     params["synth"].update(
-        cities="../mirror/geo/cities.csv",
         weather_comments="../mirror/weather/wmo.json",
-        min_city_population=10000,
         counts={"weather_joke": 10, "style_transfer": 3, "bad_tool_output": 4},
     )
-    params["tool_episodes"]["cities"] = "../mirror/geo/cities.csv"
-    params["tool_episodes"]["episodes"].update(n_episodes=80, min_city_population=10000)
+    params["tool_episodes"]["episodes"].update(n_episodes=80)
     params["heldout"].update(
-        cities="../mirror/geo/cities.csv",
-        min_city_population=10000,
         tool_counts={kind: 2 for kind in params["heldout"]["tool_counts"]},
         style_counts={kind: 2 for kind in params["heldout"]["style_counts"]},
     )
@@ -235,7 +231,8 @@ def chat(repo: Path, model: str) -> str:
     import uvicorn
 
     from twainlora.core.params import load_params
-    from twainlora.serve.server import ServeParams, create_app
+    from twainlora.serve.server import create_app
+    from twainlora.serve.settings import ServeParams
 
     params = load_params("serve", ServeParams, repo / "params.yaml")
     app = create_app(repo / params.base, repo / params.adapters, params)

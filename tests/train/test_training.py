@@ -127,3 +127,17 @@ def test_cpu_trainer_loss_is_trls_loss(base_model_dir, tmp_path):
         )
         losses.append(trainer.evaluate()["eval_loss"])
     assert losses[0] == pytest.approx(losses[1], rel=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("avx512_bf16", "amx", "bf16"),
+    [(False, False, False), (True, False, True), (False, True, True)],
+)
+def test_bf16_only_where_the_cpu_has_it(monkeypatch, avx512_bf16, amx, bf16):
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    params = from_dict(training.TrainParams, shipped_params()["train"], where="train")
+    assert params.bf16
+    assert training.resolve_precision(params, cuda=False).bf16 is bf16
+    off = from_dict(training.TrainParams, {**shipped_params()["train"], "bf16": False}, "train")
+    assert training.resolve_precision(off, cuda=False).bf16 is False

@@ -74,6 +74,22 @@ WMO_DESCRIPTIONS = {
 
 
 @dataclass(frozen=True)
+class WeatherWorld:
+    """params.yaml `weather_world`: the world every tool conversation lives in (the tool
+    episodes, synth's bad-tool-output episodes, the held-out evaluation, `twainlora serve`)."""
+
+    cities: str  # SimpleMaps worldcities.csv, relative to the repository
+    min_city_population: int  # places a user asks about
+    first_reference_date: str  # "today" is drawn from this range (ISO dates)
+    last_reference_date: str
+
+    def reference_days(self) -> tuple[dt.date, int]:
+        """The first reference date and the number of days after it that "today" may be."""
+        first = dt.date.fromisoformat(self.first_reference_date)
+        return first, (dt.date.fromisoformat(self.last_reference_date) - first).days
+
+
+@dataclass(frozen=True)
 class City:
     name: str
     ascii: str

@@ -1,8 +1,10 @@
-"""Numbers side by side: shares and means as the metrics report them, an adapter's metrics
-minus the base model's, and seeded samples of what is compared."""
+"""Numbers side by side: shares and means as the metrics report them, rates with their 95%
+intervals, an adapter's metrics minus the base model's, and seeded samples of what is
+compared."""
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Sequence
 
@@ -13,6 +15,23 @@ def share(flags: Sequence[bool]) -> float | None:
 
 def mean(values: Sequence[float]) -> float | None:
     return round(sum(values) / len(values), 4) if values else None
+
+
+def wilson(hits: int, n: int, z: float = 1.96) -> tuple[float, float] | None:
+    """The 95% Wilson score interval of hits/n (None when n is 0): unlike the normal
+    approximation it stays inside [0, 1] and is honest at 0/n and n/n."""
+    if n == 0:
+        return None
+    p = hits / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)
+
+
+def rate(flags: Sequence[bool]) -> dict:
+    """{'rate', 'ci95', 'n'} of a list of outcomes."""
+    n, hits = len(flags), sum(flags)
+    return {"rate": round(hits / n, 4) if n else None, "ci95": wilson(hits, n), "n": n}
 
 
 def _is_count(key: str) -> bool:

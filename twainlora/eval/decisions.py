@@ -9,13 +9,21 @@ with the names of the tools on offer), so a call to a tool that was not offered 
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections import Counter
 from collections.abc import Sequence
 
+from twainlora.core.sft import ungrounded_numbers
 from twainlora.core.toolcalls import ToolCall
-from twainlora.eval.tools import answer_problems, first_call, locations_match, plain_text
+from twainlora.eval.compare import rate
+from twainlora.eval.tools import (
+    answer_problems,
+    condition_families,
+    conversation_text,
+    first_call,
+    locations_match,
+    plain_text,
+)
 from twainlora.eval.tools import tool_names as names_of
 
 # The rates the issue sets targets for, each from the item kinds it is measured on.
@@ -33,23 +41,6 @@ RATES = {
     "no_call_after_result": ("after_result",),
     "answer_grounded_in_result": ("after_result",),
 }
-
-
-def wilson(hits: int, n: int, z: float = 1.96) -> tuple[float, float] | None:
-    """The 95% Wilson score interval of hits/n (None when n is 0): unlike the normal
-    approximation it stays inside [0, 1] and is honest at 0/n and n/n."""
-    if n == 0:
-        return None
-    p = hits / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)
-
-
-def rate(flags: Sequence[bool]) -> dict:
-    """{'rate', 'ci95', 'n'} of a list of outcomes."""
-    n, hits = len(flags), sum(flags)
-    return {"rate": round(hits / n, 4) if n else None, "ci95": wilson(hits, n), "n": n}
 
 
 def _arguments(call: ToolCall) -> dict:
@@ -78,7 +69,16 @@ def score_decision(item: dict, text: str) -> dict[str, bool]:
     elif kind == "unrelated":
         out["no_call_when_unrelated"] = call is None
     elif kind == "missing_place":
-        out["asks_for_missing_place"] = call is None and "?" in plain_text(text, None)
+        # A question back, and no forecast for nowhere: neither a condition nor a number the
+        # conversation did not give.
+        said = plain_text(text, None)
+        given = {"conversation": conversation_text(item["messages"])}
+        out["asks_for_missing_place"] = (
+            call is None
+            and "?" in said
+            and not condition_families(said)
+            and not ungrounded_numbers(said, given)
+        )
     elif kind == "missing_date":
         # Asking which day is right; so is a call for today at the named place.
         args = _arguments(call) if called else {}

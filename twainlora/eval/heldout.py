@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from twainlora.core.records import reject
 from twainlora.data.dedupe import MinHashParams, duplicate_pairs
 from twainlora.domain import personas
-from twainlora.domain.weather import GET_WEATHER_TOOL, City, WeatherService
+from twainlora.domain.weather import GET_WEATHER_TOOL, City, WeatherService, WeatherWorld
 from twainlora.eval import heldout_phrases as P
 from twainlora.sft.episodes import dates, phrases
 
@@ -65,10 +65,6 @@ class HeldoutParams:
     tool_counts: dict[str, int]
     style_counts: dict[str, int]
     novel_share: float  # items with another tool's schema, system prompt and phrasing
-    first_reference_date: str
-    last_reference_date: str
-    min_city_population: int
-    near_duplicate: MinHashParams
 
     def __post_init__(self):
         if set(self.tool_counts) != set(TOOL_KINDS):
@@ -144,6 +140,7 @@ class HeldoutBuilder:
         self,
         service: WeatherService,
         params: HeldoutParams,
+        world: WeatherWorld,
         excluded_cities: set[str],
         books: Sequence[tuple[str, str]],
         headlines: Sequence[str],
@@ -155,12 +152,12 @@ class HeldoutBuilder:
             (
                 c
                 for c in service.cities
-                if c.population >= params.min_city_population and service.resolve(c.name) == c
+                if c.population >= world.min_city_population and service.resolve(c.name) == c
             ),
             key=lambda c: (c.country, c.admin, c.name),
         )
         if not named:
-            raise ValueError(f"no city of {params.min_city_population}+ people to ask about")
+            raise ValueError(f"no city of {world.min_city_population}+ people to ask about")
         self.cities = [c for c in named if c.label not in excluded_cities]
         # A small city list may be all in train already: then the prompts still differ (the
         # near-duplicate check), but the places do not; metrics say so (unseen_cities).
@@ -173,8 +170,7 @@ class HeldoutBuilder:
         self.unknown_places = [
             p for p in phrases.UNKNOWN_PLACES + NOVEL_UNKNOWN_PLACES if service.resolve(p) is None
         ]
-        self.first_day = dt.date.fromisoformat(params.first_reference_date)
-        self.days = (dt.date.fromisoformat(params.last_reference_date) - self.first_day).days
+        self.first_day, self.days = world.reference_days()
 
     # -- pieces --
     def place(self, rng: random.Random) -> tuple[City, str]:

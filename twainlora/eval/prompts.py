@@ -1,48 +1,69 @@
-"""The prompts every model answers: held-out style requests, tool-use turns cut from eval_tool
-conversations and the fixed examples, each the same for every model and every run."""
+"""The prompts every model answers: the held-out style prompts and tool-use decisions of the
+heldout stage (twainlora/eval/heldout.py; no prompt of them is in, or near, any train split)
+and the ten fixed examples, each the same for every model and every run."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from twainlora.eval import review
-from twainlora.eval.style import style_prompts
-from twainlora.eval.tools import ToolPoint, sample_points, tool_points
 
 GROUPS = ("style", "tool", "examples")
 
 
 @dataclass(frozen=True)
 class Item:
-    """One prompt every model answers; `persona` is what a style prompt asks for."""
+    """One prompt every model answers, with what its reply is scored against."""
 
     id: str
-    kind: str
-    record_id: str
+    kind: str  # a heldout.STYLE_KINDS or heldout.TOOL_KINDS kind, or "example"
     messages: tuple[dict, ...]
     tools: tuple[dict, ...] = ()
-    persona: str = ""
-    point: ToolPoint | None = None
+    persona: str = ""  # style: the voice asked for
+    framing: str = ""  # style: control_tokens, plain_system or in_request
+    novel: bool = False  # tool: another tool's schema, system prompt and phrasing
+    expect: dict | None = None  # tool: what a good reply does (twainlora/eval/decisions.py)
+
+    def decision(self) -> dict:
+        """The tool item as twainlora.eval.decisions scores it."""
+        return {
+            "kind": self.kind,
+            "messages": self.messages,
+            "tools": self.tools,
+            "novel": self.novel,
+            "expect": self.expect,
+        }
+
+
+def first_per_kind(rows: Iterable[dict], per_kind: int | None) -> list[dict]:
+    """The first `per_kind` rows of each kind, in file order (None: all of them)."""
+    taken: dict[str, int] = defaultdict(int)
+    out = []
+    for row in rows:
+        if per_kind is None or taken[row["kind"]] < per_kind:
+            taken[row["kind"]] += 1
+            out.append(row)
+    return out
 
 
 def prompt_sets(
-    eval_style: list[dict],
-    eval_tool: list[dict],
-    style_count: int | None,
-    point_counts: dict[str, int | None],
-    max_prompt_chars: int,
-    seed: int,
+    heldout_style: Iterable[dict], heldout_tool: Iterable[dict], per_kind: int | None
 ) -> dict[str, list[Item]]:
-    """Per group (GROUPS), the items: `style_count` style prompts (None: all), up to
-    point_counts[kind] tool points per kind, the ten examples."""
+    """Per group (GROUPS), the items: up to `per_kind` held-out style prompts and tool items
+    of each kind (None: all), and the ten examples."""
     style = [
-        Item(r["id"], "style", r["id"], tuple(r["messages"][:-1]), persona=r["tags"]["persona"])
-        for r in style_prompts(eval_style, style_count, seed, max_prompt_chars)
+        Item(r["id"], r["kind"], tuple(r["messages"]), persona=r["persona"], framing=r["framing"])
+        for r in first_per_kind(heldout_style, per_kind)
     ]
-    points = sample_points([p for r in eval_tool for p in tool_points(r)], point_counts, seed)
-    tool = [Item(p.id, p.kind, p.record_id, p.messages, p.tools, point=p) for p in points]
+    tool = [
+        Item(r["id"], r["kind"], tuple(r["messages"]), tuple(r["tools"]), novel=r["novel"],
+             expect=r["expect"])
+        for r in first_per_kind(heldout_tool, per_kind)
+    ]  # fmt: skip
     examples = [
-        Item(f"example:{k}", "example", f"example:{k}", messages, tools)
+        Item(f"example:{k}", "example", messages, tools)
         for k, (_, messages, tools) in enumerate(review.EXAMPLES)
     ]
     return {"style": style, "tool": tool, "examples": examples}

@@ -126,7 +126,6 @@ SPOT_CHECK_COLUMNS = (
     "id",
     "model",
     "kind",
-    "record_id",
     "context",
     "response",
     "tone",
@@ -141,11 +140,11 @@ class RatingsError(ValueError):
     """A rating a human wrote that is not on its scale; the message names file:line."""
 
 
-def spot_check_id(model: str, record_id: str, response: str) -> str:
+def spot_check_id(model: str, item_id: str, response: str) -> str:
     """Keyed by the response's hash as well: a rating belongs to the exact text rated, and
     goes stale (not silently reused) once the model says something else."""
     digest = hashlib.sha256(response.encode()).hexdigest()[:10]
-    return f"{model}:{record_id}:{digest}"
+    return f"{model}:{item_id}:{digest}"
 
 
 def parse_ratings(rows: Iterable[dict], where: str) -> dict[str, dict]:
@@ -175,7 +174,6 @@ def parse_ratings(rows: Iterable[dict], where: str) -> dict[str, dict]:
 def spot_check_row(
     model: str,
     item_id: str,
-    record_id: str,
     kind: str,
     messages: Sequence[dict],
     response: str,
@@ -190,7 +188,6 @@ def spot_check_row(
         "id": row_id,
         "model": model,
         "kind": kind,
-        "record_id": record_id,
         "context": conversation_text([m for m in messages if m["role"] != "system"]),
         "response": response,
         "tone": rating.get("tone", ""),
@@ -229,7 +226,6 @@ def spot_check_rows(
         spot_check_row(
             model,
             items[k].id,
-            items[k].record_id,
             items[k].kind,
             items[k].messages,
             texts[k],

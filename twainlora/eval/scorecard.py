@@ -1,6 +1,7 @@
-"""metrics/eval.json and its bar chart from the models' answers: per model the style, tool,
-toxicity and copying numbers, then the adapters against the base model (deltas, training
-losses, toxicity not above the base's)."""
+"""metrics/eval.json and its bar chart from the models' answers: per model the style (voice by
+persona and framing, degeneration), tool-decision, toxicity and copying numbers, rates with
+their 95% intervals, then the adapters against the base model (deltas, training losses,
+toxicity not above the base's)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import io
 import logging
 from collections.abc import Iterable, Sequence
 
-from twainlora.eval import safety, style, tools
+from twainlora.eval import decisions, safety, style, tools
 from twainlora.eval.compare import delta
 from twainlora.eval.prompts import Item
 
@@ -39,23 +40,22 @@ def score_models(
     toxicity_threshold: float,
     copy_ngram: int,
 ) -> dict[str, dict]:
-    """Per model: style adherence of the style answers, tool scores of the tool answers,
-    toxicity and copied n-grams of every answer."""
+    """Per model: the voice and degeneration of the style answers, the tool decisions of the
+    tool answers, toxicity and copied n-grams of every answer."""
     plain = {model: plain_answers(groups, by_group) for model, by_group in answers.items()}
     wanted = {g for texts in plain.values() for t in texts for g in safety.ngrams(t, copy_ngram)}
     copied = safety.copied_ngrams(wanted, training_texts, copy_ngram)
     metrics: dict[str, dict] = {}
     for model, by_group in answers.items():
         texts = by_group["style"]
+        requested = [(i.persona, i.framing) for i in groups["style"]]
         metrics[model] = {
-            "style": style.style_adherence(
-                [i.persona for i in groups["style"]], classifier.probabilities(texts), texts
-            ),
-            "tool": tools.tool_metrics(
-                [
-                    (i.kind, tools.score_point(text, i.point))
-                    for i, text in zip(groups["tool"], by_group["tool"], strict=True)
-                ]
+            "style": {
+                **style.style_scores(requested, classifier.probabilities(texts), texts),
+                "degeneration": decisions.degeneration(texts),
+            },
+            "tool": decisions.decision_metrics(
+                [i.decision() for i in groups["tool"]], by_group["tool"]
             ),
             "toxicity": safety.toxicity_summary(
                 safety.toxicity_probs(plain[model]), toxicity_threshold
@@ -92,23 +92,26 @@ def add_deltas(metrics: dict[str, dict]) -> None:
 
 BAR_PICKS = (
     ("style", "twain_share"),
-    ("style", "adherence"),
-    ("tool", "parseable"),
-    ("tool", "required_args"),
-    ("tool", "args_match"),
-    ("tool", "abstain_irrelevant"),
-    ("tool", "grounded"),
+    ("style", "franklin_share"),
+    ("tool", "calls_when_it_should"),
+    ("tool", "right_function_and_arguments"),
+    ("tool", "no_call_when_unrelated"),
+    ("tool", "asks_for_missing_place"),
+    ("tool", "no_call_after_result"),
+    ("tool", "answer_grounded_in_result"),
     ("toxicity", "share_over_threshold"),
     ("copy", "copied_share"),
 )
 
 
 def bar_rows(metrics: dict, models: Sequence[str]) -> list[tuple[str, str, float]]:
-    """(bar label, model, value) for the headline numbers, for `dvc plots`."""
+    """(bar label, model, value) for the headline numbers, for `dvc plots`: a rate's value."""
     rows = []
     for section, key in BAR_PICKS:
         for model in models:
             value = metrics[model].get(section, {}).get(key)
+            if isinstance(value, dict):
+                value = value["rate"]
             if value is not None:
                 rows.append((f"{section}.{key} {model}", model, value))
     return rows

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from twainlora.core.seeded import seeded_unit
 from twainlora.data.fasttext_classifier import FastTextClassifier, settings_of
-from twainlora.eval.compare import mean, share
+from twainlora.eval.compare import mean, rate, share
 
 LABELS = ("twain", "franklin", "other", "satire", "neutral")
 PERSONA_AUTHORS = {"Mark Twain", "Benjamin Franklin"}
@@ -176,43 +176,31 @@ def train_style_classifier(
     return classifier, report, list(zip(actual, predicted, strict=True))
 
 
-def style_prompts(records: Sequence[dict], n: int | None, seed: int, max_chars: int) -> list:
-    """Held-out style records whose system prompt asks for Twain or Franklin and whose request
-    is at most `max_chars` long; round-robin over (template, persona) strata so that a small
-    sample still covers imitation, maxims, jokes and refusals. n=None: all of them."""
-    strata: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for r in records:
-        tags = r["tags"]
-        if (
-            tags["persona"] in ("twain", "franklin")
-            and r["messages"][-1]["role"] == "assistant"
-            and len(r["messages"][-2].get("content") or "") <= max_chars
-        ):
-            strata[(tags["template"], tags["persona"])].append(r)
-    queues = [sorted(strata[k], key=lambda r: seeded_unit(seed, r["id"])) for k in sorted(strata)]
-    total = sum(len(q) for q in queues)
-    chosen: list[dict] = []
-    while len(chosen) < (total if n is None else min(n, total)):
-        for q in queues:
-            if q and (n is None or len(chosen) < n):
-                chosen.append(q.pop(0))
-    return chosen
-
-
-def style_adherence(
-    requested: Sequence[str], probabilities: Sequence[dict[str, float]], texts: Sequence[str]
+def style_scores(
+    requested: Sequence[tuple[str, str]],
+    probabilities: Sequence[dict[str, float]],
+    texts: Sequence[str],
 ) -> dict:
-    """How often the classifier assigns an answer to the persona its prompt asked for, and
-    that persona's mean probability. An empty answer has no style: it counts as a miss."""
+    """For the personas with a voice (twain, franklin): the share of replies to prompts asking
+    for it that the classifier assigns to it, with its 95% interval, and that share per framing
+    of the prompt (`requested`: (persona, framing) per reply); over all replies, the share
+    assigned to the persona asked for and its mean probability. An empty reply has no style:
+    it counts as a miss."""
     hits, probs = [], []
     by_persona: dict[str, list[bool]] = defaultdict(list)
-    for persona, p, text in zip(requested, probabilities, texts, strict=True):
+    by_framing: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
+    for (persona, framing), p, text in zip(requested, probabilities, texts, strict=True):
         ok = bool(text.strip()) and max(p, key=p.get) == persona
         hits.append(ok)
         probs.append(p.get(persona, 0.0) if text.strip() else 0.0)
         by_persona[persona].append(ok)
-    out = {"n": len(hits), "adherence": share(hits), "mean_prob": mean(probs)}
+        by_framing[persona][framing].append(ok)
+    out = {"n": len(hits), "adherence": rate(hits), "mean_prob": mean(probs)}
     for persona in ("twain", "franklin"):
         if by_persona[persona]:
-            out[f"{persona}_share"] = share(by_persona[persona])
+            framings = by_framing[persona]
+            out[f"{persona}_share"] = {
+                **rate(by_persona[persona]),
+                "by_framing": {f: rate(framings[f])["rate"] for f in sorted(framings)},
+            }
     return out

@@ -28,7 +28,7 @@ HISTORY_FILE = Path.home() / ".twainlora_history"
 
 def serve_params(path: str, **overrides):
     """params.yaml's serve section, with the flags that were given."""
-    from twainlora.serve.server import ServeParams
+    from twainlora.serve.settings import ServeParams
 
     params = load_params("serve", ServeParams, path)
     threads = overrides.pop("threads", None)
@@ -84,7 +84,7 @@ def chat(args) -> int:
 
     params = serve_params(args.params)
     base_url = args.base_url or f"http://{params.host}:{params.port}/v1"
-    cities = Path(args.cities or tool_episodes_cities(args.params))
+    cities = Path(args.cities or weather_world_cities(args.params))
     if not cities.exists():
         log.error("no cities list at %s: pass --cities or run from the repository root", cities)
         return 2
@@ -145,12 +145,11 @@ def repl(turn, base_url: str, model: str) -> int:
         readline.write_history_file(HISTORY_FILE)
 
 
-def tool_episodes_cities(params_path: str) -> str:
-    """The cities list the tool episodes were built from (params tool_episodes.cities)."""
-    import yaml
+def weather_world_cities(params_path: str) -> str:
+    """The cities list the tool episodes were built from (params weather_world.cities)."""
+    from twainlora.domain.weather import WeatherWorld
 
-    with open(params_path, encoding="utf-8") as f:
-        return yaml.safe_load(f)["tool_episodes"]["cities"]
+    return load_params("weather_world", WeatherWorld, params_path).cities
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default="style_tool", help="base, style or style_tool")
     p.add_argument("--api-key", help=f"Bearer token (default: ${API_KEY_ENV})")
     p.add_argument("--once", metavar="QUESTION", help="ask one question, print the answer, exit")
-    p.add_argument("--cities", help="cities CSV for get_weather (default: tool_episodes.cities)")
+    p.add_argument("--cities", help="cities CSV for get_weather (default: weather_world.cities)")
     p.add_argument("--max-tokens", type=int, help="default: serve.max_tokens")
     p.add_argument("--temperature", type=float, help="default: serve.temperature")
     p.add_argument(

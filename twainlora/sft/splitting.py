@@ -16,10 +16,14 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from twainlora.core.seeded import UnionFind, components, seeded_hash
 from twainlora.core.sft import dialogue_text
 from twainlora.data.dedupe import MinHashParams, duplicate_pairs
+
+if TYPE_CHECKING:
+    from twainlora.sft.episodes import ToolOffer
 
 _CHUNK = re.compile(r"^(gutenberg:\d+:s\d+)c\d+$")
 
@@ -103,24 +107,13 @@ def remove_leaks(
                 moved += 1
 
 
-@dataclass(frozen=True)
-class ToolOffer:
-    """The tools offered with a style example (twainlora.sft.episodes.offered_tools)."""
-
-    seed_schema_share: float
-    distractor_share: float
-    max_distractors: int
-
-
-def with_tools(record: dict, rng, offer: ToolOffer) -> dict:
+def with_tools(record: dict, rng, offer: ToolOffer, max_distractors: int) -> dict:
     """A style example turned into an unrelated request with the weather tool on offer: the
     same answer, no call. Tool-calling data alone has only a few hundred such turns; this
     gives the model thousands of varied reasons not to call."""
     from twainlora.sft.episodes import offered_tools
 
-    _, tools = offered_tools(
-        rng, offer.seed_schema_share, offer.distractor_share, offer.max_distractors
-    )
+    _, tools = offered_tools(rng, offer, max_distractors)
     tags = {**record["tags"], "template": "tool_irrelevant", "case": "irrelevant_style"}
     return {**record, "id": record["id"] + "+tools", "tools": tools, "tags": tags}
 
@@ -134,8 +127,7 @@ class SplitParams:
     tool_style_mix: float
     mix_with_tools: float  # share of that style mix that offers the tools anyway (no call)
     eval_irrelevant_from_style: int  # eval_style examples offered to eval_tool with tools
-    offered_tools: ToolOffer  # the tools those style examples are offered
-    leakage: MinHashParams
+    max_offered_distractors: int  # unrelated tools beside the weather tool, at most
 
     def __post_init__(self):
         if not 0.0 < self.holdout < 0.5:
@@ -151,7 +143,9 @@ def split_files(records: Sequence[dict], is_eval: list[bool]) -> dict[str, list[
     return files
 
 
-def mix_style_into_tool(files: dict[str, list[dict]], params: SplitParams) -> tuple[int, int]:
+def mix_style_into_tool(
+    files: dict[str, list[dict]], params: SplitParams, offer: ToolOffer
+) -> tuple[int, int]:
     """Add to train_tool a seeded, template-proportional slice of train_style, part of it with
     the tools on offer (an unrelated request: answer, do not call), and the same to eval_tool
     from eval_style, so "no call" is measured on held-out variety. Returns how many of each."""
@@ -159,7 +153,12 @@ def mix_style_into_tool(files: dict[str, list[dict]], params: SplitParams) -> tu
     n_mix = min(len(files["train_style"]), round(params.tool_style_mix * len(files["train_tool"])))
     mix = rng.sample(files["train_style"], n_mix)
     mix = [
-        with_tools(r, random.Random(f"{params.seed}:{r['id']}"), params.offered_tools)
+        with_tools(
+            r,
+            random.Random(f"{params.seed}:{r['id']}"),
+            offer,
+            params.max_offered_distractors,
+        )
         if rng.random() < params.mix_with_tools
         else r
         for r in mix
@@ -167,7 +166,12 @@ def mix_style_into_tool(files: dict[str, list[dict]], params: SplitParams) -> tu
     files["train_tool"] = sorted(files["train_tool"] + mix, key=lambda r: r["id"])
     n_eval = min(len(files["eval_style"]), params.eval_irrelevant_from_style)
     eval_extra = [
-        with_tools(r, random.Random(f"{params.seed}:{r['id']}"), params.offered_tools)
+        with_tools(
+            r,
+            random.Random(f"{params.seed}:{r['id']}"),
+            offer,
+            params.max_offered_distractors,
+        )
         for r in rng.sample(files["eval_style"], n_eval)
     ]
     files["eval_tool"] = sorted(files["eval_tool"] + eval_extra, key=lambda r: r["id"])

@@ -207,15 +207,8 @@ class SynthParams:
     counts: dict[str, int]  # weather_joke, style_transfer, bad_tool_output
     # Synthetic records at most this many times the human-derived pairs (hard limit 4).
     cap_ratio: float
-    cities: str
     weather_comments: str
-    min_city_population: int
-    persona_shares: dict[str, float]
-    seed_schema_share: float
-    distractor_share: float
-    first_reference_date: str
-    last_reference_date: str
-    dedupe: MinHashParams
+    persona_shares: dict[str, float]  # of the bad-tool-output episodes
     # Above this share of failed generations (endpoint down, bad answers) the stage fails and
     # leaves its previous outputs untouched; below it, failures are rejects with reasons.
     max_failed_share: float
@@ -230,17 +223,13 @@ class SynthParams:
             raise ValueError(f"unknown synth kinds {sorted(unknown)}")
 
     def episode_params(self, n_episodes: int) -> EpisodeParams:
-        """The bad-tool-output episodes: successful calls in the tool episodes' world."""
+        """The bad-tool-output episodes: successful calls (the world and tool offer are the
+        tool episodes' own sections)."""
         return EpisodeParams(
             n_episodes=n_episodes,
             seed=self.seed,
             case_shares={"success": 1.0},
             persona_shares=self.persona_shares,
-            seed_schema_share=self.seed_schema_share,
-            distractor_share=self.distractor_share,
-            first_reference_date=self.first_reference_date,
-            last_reference_date=self.last_reference_date,
-            min_city_population=self.min_city_population,
         )
 
 

@@ -10,7 +10,7 @@ from twainlora.core.sft import grounding_errors, record_errors
 from twainlora.domain.weather import WeatherService
 from twainlora.sft.episodes import CASES, EpisodeBuilder, EpisodeParams, to_record
 
-from conftest import FIXTURES, shipped_params
+from conftest import FIXTURES, parsed_world, shipped_offer, shipped_params
 
 SERVICE = WeatherService.from_csv(FIXTURES / "mirror/geo/cities.csv")
 
@@ -18,7 +18,6 @@ SERVICE = WeatherService.from_csv(FIXTURES / "mirror/geo/cities.csv")
 def params(**overrides):
     base = {
         **shipped_params()["tool_episodes"]["episodes"],
-        "min_city_population": 10_000,
         **overrides,
     }
     return from_dict(EpisodeParams, base, "episodes")
@@ -29,6 +28,8 @@ def builder():
     return EpisodeBuilder(
         SERVICE,
         params(),
+        parsed_world(),
+        shipped_offer(),
         jokes=[("reddit:x:000001", "Area Man Blames Weather For Everything")],
         maxims=[
             ("gutenberg:43855:s0000c000", '"Lost time is never found again," as Poor Richard says.')

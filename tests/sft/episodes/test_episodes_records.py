@@ -10,7 +10,7 @@ from twainlora.sft.episodes import (
     jokes_and_maxims,
 )
 
-from conftest import FIXTURES, shipped_params
+from conftest import parsed_world, shipped_offer, shipped_params
 
 
 def tagged(rid, text, tone, device="none"):
@@ -40,11 +40,11 @@ def test_build_records_validates_and_counts():
         {
             **shipped_params()["tool_episodes"]["episodes"],
             "n_episodes": 40,
-            "min_city_population": 10_000,
         },
         "episodes",
     )
-    builder = EpisodeBuilder(WeatherService.from_csv(FIXTURES / "mirror/geo/cities.csv"), p)
+    world = parsed_world()
+    builder = EpisodeBuilder(WeatherService.from_csv(world.cities), p, world, shipped_offer())
     records, rejects = build_records(builder, p)
     assert len(records) == 40 and rejects == []
     assert [r["id"] for r in records] == [f"tool:{i:05d}" for i in range(40)]

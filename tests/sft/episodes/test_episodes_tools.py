@@ -4,7 +4,7 @@ import json
 import random
 
 from twainlora.domain.weather import DATE_KEYS, GET_WEATHER_TOOL, LOCATION_KEYS
-from twainlora.sft.episodes import SEED_VARIANT, offered_tools, varied_tool
+from twainlora.sft.episodes import SEED_VARIANT, ToolOffer, offered_tools, varied_tool
 
 
 def test_schema_variants_differ_but_keep_the_two_required_roles():
@@ -19,11 +19,11 @@ def test_schema_variants_differ_but_keep_the_two_required_roles():
 
 def test_offered_tools_follow_the_shares_and_the_distractor_cap():
     for seed in range(50):
-        variant, tools = offered_tools(random.Random(seed), 1.0, 1.0, max_distractors=1)
+        variant, tools = offered_tools(random.Random(seed), ToolOffer(1.0, 1.0), max_distractors=1)
         assert variant == SEED_VARIANT and len(tools) == 2 and GET_WEATHER_TOOL in tools
-    counts = {len(offered_tools(random.Random(s), 0.0, 1.0)[1]) for s in range(50)}
+    counts = {len(offered_tools(random.Random(s), ToolOffer(0.0, 1.0))[1]) for s in range(50)}
     assert counts == {2, 3}
-    variant, tools = offered_tools(random.Random(0), 0.0, 0.0)
+    variant, tools = offered_tools(random.Random(0), ToolOffer(0.0, 0.0))
     assert tools == [variant.tool] and variant != SEED_VARIANT
 
 

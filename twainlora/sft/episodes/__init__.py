@@ -25,7 +25,13 @@ from twainlora.sft.episodes.records import (
     jokes_and_maxims,
     to_record,
 )
-from twainlora.sft.episodes.tools import SEED_VARIANT, ToolVariant, offered_tools, varied_tool
+from twainlora.sft.episodes.tools import (
+    SEED_VARIANT,
+    ToolOffer,
+    ToolVariant,
+    offered_tools,
+    varied_tool,
+)
 
 __all__ = [
     "CASES",
@@ -33,6 +39,7 @@ __all__ = [
     "LOCATION_KEYS",
     "MONTHS",
     "SEED_VARIANT",
+    "ToolOffer",
     "TEMPLATE_OF_CASE",
     "Episode",
     "EpisodeBuilder",

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from twainlora.domain import personas
-from twainlora.domain.weather import City, WeatherService
+from twainlora.domain.weather import City, WeatherService, WeatherWorld
 from twainlora.sft.episodes.cases import EpisodeParams
 from twainlora.sft.episodes.dates import WEEKDAYS, explicit_date_phrase, human_date, relative_date
 from twainlora.sft.episodes.phrases import (
@@ -29,7 +29,7 @@ from twainlora.sft.episodes.phrases import (
     REQUESTS,
     UNKNOWN_PLACES,
 )
-from twainlora.sft.episodes.tools import ToolVariant, offered_tools
+from twainlora.sft.episodes.tools import ToolOffer, ToolVariant, offered_tools
 
 
 @dataclass
@@ -52,28 +52,28 @@ class EpisodeBuilder:
         self,
         service: WeatherService,
         params: EpisodeParams,
+        world: WeatherWorld,
+        offer: ToolOffer,
         jokes: Sequence[tuple[str, str]] = (),
         maxims: Sequence[tuple[str, str]] = (),
     ):
         self.service = service
         self.params = params
+        self.offer = offer
         self.jokes = list(jokes)
         self.maxims = list(maxims)
         # Cities the user can name unambiguously (a few share name, region and country).
         big = [
             c
             for c in service.cities
-            if c.population >= params.min_city_population and self.mention_forms(c)
+            if c.population >= world.min_city_population and self.mention_forms(c)
         ]
         if not big:
             raise ValueError("no city reaches min_city_population")
         self.cities = sorted(big, key=lambda c: (c.country, c.admin, c.name))
         # Made-up and misspelled places; a real city list may know some (El Dorado, Arkansas).
         self.unknown_places = [p for p in UNKNOWN_PLACES if service.resolve(p) is None]
-        first = dt.date.fromisoformat(params.first_reference_date)
-        last = dt.date.fromisoformat(params.last_reference_date)
-        self.reference_days = (last - first).days
-        self.first_day = first
+        self.first_day, self.reference_days = world.reference_days()
 
     def mention_forms(self, city: City) -> list[str]:
         """The ways to name `city` that the service resolves back to it, shortest first."""
@@ -106,7 +106,7 @@ class EpisodeBuilder:
         return " ".join(p for p in parts if p)
 
     def tools_for(self, rng: random.Random) -> tuple[ToolVariant, list[dict]]:
-        return offered_tools(rng, self.params.seed_schema_share, self.params.distractor_share)
+        return offered_tools(rng, self.offer)
 
     def call(
         self,

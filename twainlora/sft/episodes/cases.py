@@ -35,11 +35,6 @@ class EpisodeParams:
     seed: int
     case_shares: dict[str, float]
     persona_shares: dict[str, float]
-    seed_schema_share: float  # episodes offering the seed's schema exactly; the rest vary it
-    distractor_share: float  # episodes that also offer unrelated tools
-    first_reference_date: str  # "today" is drawn from this range (ISO dates)
-    last_reference_date: str
-    min_city_population: int
 
     def __post_init__(self):
         unknown = set(self.case_shares) - set(CASES)

@@ -69,15 +69,24 @@ def varied_tool(rng: random.Random) -> ToolVariant:
     return ToolVariant(tool, loc, day, unit_key)
 
 
+@dataclass(frozen=True)
+class ToolOffer:
+    """params.yaml `tool_offer`: how the tools come in every conversation that offers them
+    (tool episodes, synth's bad-tool-output episodes, the style examples split offers tools)."""
+
+    seed_schema_share: float  # the seed's schema exactly; the rest a renamed, reworded variant
+    distractor_share: float  # conversations that also offer unrelated tools
+
+
 def offered_tools(
-    rng: random.Random, seed_schema_share: float, distractor_share: float, max_distractors: int = 2
+    rng: random.Random, offer: ToolOffer, max_distractors: int = 2
 ) -> tuple[ToolVariant, list[dict]]:
     """The weather tool (the seed's schema for seed_schema_share of the draws, else a variant)
     and, for distractor_share of the draws, 1 to max_distractors unrelated tools in a shuffled
     order."""
-    variant = SEED_VARIANT if rng.random() < seed_schema_share else varied_tool(rng)
+    variant = SEED_VARIANT if rng.random() < offer.seed_schema_share else varied_tool(rng)
     tools = [variant.tool]
-    if rng.random() < distractor_share:
+    if rng.random() < offer.distractor_share:
         # A fixed count of one draws no number: the split stage's tool offers were made that way.
         n = rng.randint(1, max_distractors) if max_distractors > 1 else 1
         tools += [{"type": "function", "function": d} for d in rng.sample(DISTRACTORS, n)]
