@@ -39,7 +39,6 @@ STAGES = [
 ]
 TINY = [
     TINY_TWAIN_BOOK,
-    fixture_world,
     {
         "id": 2,
         "year": 1900,

@@ -158,7 +158,7 @@ def smoke_params(repo: Path) -> None:
     )
     # Every stage with a smoke profile (train, evaluate) runs it.
     for section in params.values():
-        if "smoke" in section.get("profiles", {}):
+        if isinstance(section, dict) and "smoke" in section.get("profiles", {}):
             section["profile"] = "smoke"
     # With a warmup the single smoke step has a learning rate of 0, and the adapters would not
     # depend on their data or on any training param.
