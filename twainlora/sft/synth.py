@@ -209,6 +209,7 @@ class SynthParams:
     cap_ratio: float
     weather_comments: str
     persona_shares: dict[str, float]  # of the bad-tool-output episodes
+    plain_system_share: float  # of their system prompts: without control tokens
     # Above this share of failed generations (endpoint down, bad answers) the stage fails and
     # leaves its previous outputs untouched; below it, failures are rejects with reasons.
     max_failed_share: float
@@ -230,6 +231,7 @@ class SynthParams:
             seed=self.seed,
             case_shares={"success": 1.0},
             persona_shares=self.persona_shares,
+            plain_system_share=self.plain_system_share,
         )
 
 

@@ -30,6 +30,8 @@ from twainlora.sft.episodes.phrases import (
     UNKNOWN_PLACES,
 )
 from twainlora.sft.episodes.tools import ToolOffer, ToolVariant, offered_tools
+from twainlora.sft.episodes.unrelated import KINDS as UNRELATED_KINDS
+from twainlora.sft.episodes.unrelated import unrelated_turn
 
 
 @dataclass
@@ -91,9 +93,16 @@ class EpisodeBuilder:
     def pick_city(self, rng: random.Random) -> City:
         return self.cities[rng.randrange(len(self.cities))]
 
-    def system_prompt(self, rng: random.Random, persona: str, today: dt.date, domain: str) -> str:
+    def system_prompt(self, rng: random.Random, persona: str, today: dt.date) -> str:
+        """The persona's prompt, a tool hint and today's date; with the control tokens unless
+        drawn plain (plain_system_share), as a user's own system prompt is. The domain token
+        is WEATHER whatever the user goes on to ask: it must not tell the model the answer."""
+        prompt = personas.pick(rng, personas.PERSONA_PROMPTS[persona])
+        if rng.random() >= self.params.plain_system_share:
+            tone = personas.PERSONA_TONE[persona]
+            prompt = f"{personas.control_tokens(persona, tone, 'weather')} {prompt}"
         parts = [
-            personas.system_prompt(rng, persona, personas.PERSONA_TONE[persona], domain),
+            prompt,
             personas.pick(rng, personas.TOOL_HINTS),
             rng.choice(
                 [
@@ -191,9 +200,8 @@ class EpisodeBuilder:
         )[0]
         today = self.first_day + dt.timedelta(days=rng.randint(0, self.reference_days))
         variant, tools = self.tools_for(rng)
-        domain = "general" if case == "irrelevant" else "weather"
         episode = Episode(
-            [{"role": "system", "content": self.system_prompt(rng, persona, today, domain)}],
+            [{"role": "system", "content": self.system_prompt(rng, persona, today)}],
             tools,
             case,
             persona,
@@ -306,21 +314,33 @@ class EpisodeBuilder:
 
     def _irrelevant(self, episode, rng, variant, today):
         kind = rng.random()
-        if kind < 0.3 and self.jokes:
+        if kind < 0.15 and self.jokes:
             rid, joke = self.jokes[rng.randrange(len(self.jokes))]
             episode.messages.append({"role": "user", "content": rng.choice(JOKE_REQUESTS)})
             lead = personas.JOKE_LEAD[episode.persona]
             episode.messages.append({"role": "assistant", "content": f'{lead} "{joke}"'})
             episode.provenance.append(rid)
-        elif kind < 0.45 and self.maxims:
+        elif kind < 0.25 and self.maxims:
             rid, maxim = self.maxims[rng.randrange(len(self.maxims))]
             episode.messages.append({"role": "user", "content": rng.choice(MAXIM_REQUESTS)})
             episode.messages.append({"role": "assistant", "content": maxim})
             episode.provenance.append(rid)
-        else:
+        elif kind < 0.4:
             question, answers = IRRELEVANT[rng.randrange(len(IRRELEVANT))]
             episode.messages.append({"role": "user", "content": question})
             episode.messages.append({"role": "assistant", "content": answers[episode.persona]})
+        else:  # worked out from the world; most name a place, a date or a temperature
+            city = self.pick_city(rng)
+            request, answer = unrelated_turn(
+                rng,
+                rng.choice(UNRELATED_KINDS),
+                episode.persona,
+                today,
+                city,
+                self.mention(rng, city),
+            )
+            episode.messages.append({"role": "user", "content": request})
+            episode.messages.append({"role": "assistant", "content": answer})
 
     def _follow_up(self, episode, rng, variant, today):
         city, day, when, fahrenheit = self._success(episode, rng, variant, today)

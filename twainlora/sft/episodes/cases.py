@@ -35,6 +35,7 @@ class EpisodeParams:
     seed: int
     case_shares: dict[str, float]
     persona_shares: dict[str, float]
+    plain_system_share: float  # system prompts without control tokens, as users write them
 
     def __post_init__(self):
         unknown = set(self.case_shares) - set(CASES)
@@ -44,6 +45,8 @@ class EpisodeParams:
             raise ValueError("case_shares must sum to 1")
         if abs(sum(self.persona_shares.values()) - 1.0) > 1e-6:
             raise ValueError("persona_shares must sum to 1")
+        if not 0.0 <= self.plain_system_share <= 1.0:
+            raise ValueError("plain_system_share must be in [0, 1]")
 
 
 def case_plan(params: EpisodeParams) -> list[str]:

@@ -95,6 +95,17 @@ REQUESTS = [
     "Any chance of sunshine in {loc} {when}?",
     "Should I pack a coat for {loc} {when}?",
     "Check the weather for {loc} {when} for me.",
+    "Is it going to be hot in {loc} {when}?",
+    "What temperature will it be in {loc} {when}?",
+    "We're having a wedding in {loc} {when}. Will the weather hold?",
+    "Look up the weather in {loc} {when}.",
+    "I'm driving through {loc} {when}. Any storms expected?",
+    "Is it a good day for the beach in {loc} {when}?",
+    "forecast {loc} {when}?",
+    "What's it going to do in {loc} {when}, weather-wise?",
+    "Going hiking near {loc} {when}. What will the weather be?",
+    "Will I need gloves in {loc} {when}?",
+    "Tell me whether it'll be windy in {loc} {when}.",
 ]
 FAHRENHEIT_SUFFIXES = [" In Fahrenheit, please.", " Give me the temperature in Fahrenheit."]
 NO_PLACE_REQUESTS = [
@@ -103,12 +114,25 @@ NO_PLACE_REQUESTS = [
     "Do I need an umbrella {when}?",
     "How cold will it be {when}?",
     "What's the forecast {when}?",
+    "Is it going to be hot {when}?",
+    "Any storms coming {when}?",
+    "forecast {when}?",
+    "Will I need a jacket {when}?",
+    "What's the temperature going to be {when}?",
+    "Look up the weather for me {when}.",
+    "I'm going out {when}. Will it be dry?",
+    "Tell me if it'll rain {when}.",
 ]
 NO_DATE_REQUESTS = [
     "What's the weather in {loc}?",
     "How's the weather in {loc}?",
     "Weather for {loc}?",
     "Tell me the forecast for {loc}.",
+    "Weather in {loc}, please.",
+    "What's the forecast like for {loc}?",
+    "Will it rain in {loc}?",
+    "How warm is it in {loc}?",
+    "I'm visiting {loc}. What's the weather doing?",
 ]
 UNKNOWN_PLACES = [
     "Atlantis",
