@@ -34,7 +34,7 @@ bench: setup
 	$(BIN)/python bench/train.py
 	$(BIN)/python bench/eval.py
 	$(BIN)/python bench/decode.py
-	$(BIN)/python bench/serve.py
+	$(BIN)/python bench/repetition.py
 	$(BIN)/python bench/serve.py
 
 lint: setup

@@ -5,10 +5,11 @@ comes with its delta against the base model.
 
 Loads models/base once with models/adapters/{style,style_tool} as named PEFT adapters in the
 server's engine and asks every model, as a client of `twainlora serve` would (the server's
-path: chat template, tool-call grammar under tool_choice auto, reply parsing; greedy), the
-held-out prompts of the heldout stage (data/heldout: no prompt in or near a train split; per
-kind, all of them or the `evaluate.profile`'s first few) and ten fixed example prompts. Then,
-every rate with its 95% Wilson interval:
+path: chat template, tool-call grammar under tool_choice auto, reply parsing; greedy with the
+server's repetition guard), the held-out prompts of the heldout stage (data/heldout: no prompt
+in or near a train split; per kind, all of them or the `evaluate.profile`'s first few; the
+tool items only of the base model and style_tool) and ten fixed example prompts. Then, every
+rate with its 95% Wilson interval:
   style       a fastText classifier (twain / franklin / other authors / satire headlines /
               neutral) trained on the train split (+ contrast authors from data/tagged),
               scored on the eval split, applied to the style answers: the voice asked for,
@@ -61,6 +62,14 @@ ADAPTERS = {
     "style_tool": Path("models/adapters/style_tool"),
 }
 MODELS = (scorecard.BASE, *ADAPTERS)
+# The style adapter learned no tool: its tool decisions are no one's target, and the tool
+# items (~300 prompt tokens each) were a third of the stage's time. The base model answers
+# them as the reference.
+ASKED = {
+    scorecard.BASE: prompts.GROUPS,
+    "style": ("style", "examples"),
+    "style_tool": prompts.GROUPS,
+}
 SPLITS = {
     "train_style": Path("data/splits/train_style.jsonl"),
     "eval_style": Path("data/splits/eval_style.jsonl"),
@@ -155,12 +164,17 @@ def main() -> int:
     )
     log.info("%s", {name: len(items) for name, items in groups.items()})
     engine = answers.load_engine(BASE, ADAPTERS, served.engine)
-    decoding = answers.Decoding(served.parallel_tool_calls)
-    texts, stats = answers.answer_all(engine, MODELS, groups, params.max_new_tokens, decoding)
+    decoding = answers.Decoding(
+        served.parallel_tool_calls, served.frequency_penalty, served.presence_penalty
+    )
+    texts, stats = answers.answer_all(
+        engine, MODELS, groups, params.max_new_tokens, decoding, ASKED
+    )
 
-    # Judged and spot-checked: the style and tool answers; the examples are for reading.
+    # Judged and spot-checked: the style and tool answers (the style adapter's: style only);
+    # the examples are for reading.
     items = groups["style"] + groups["tool"]
-    pooled = {m: texts[m]["style"] + texts[m]["tool"] for m in MODELS}
+    pooled = {m: texts[m]["style"] + texts[m].get("tool", []) for m in MODELS}
     judged, judge_requests = judge(params.judge, items, pooled, params.seed)
     rows = review.spot_check_rows(items, pooled, params.spot_check_per_model, params.seed, ratings)
     metrics = scorecard.assemble(

@@ -1,4 +1,5 @@
 import threading
+from dataclasses import replace
 
 import pytest
 import torch
@@ -15,6 +16,7 @@ from twainlora.serve.engine import (
     Finish,
     Sampling,
     adapter_dirs,
+    penalize,
     sample,
 )
 
@@ -73,6 +75,16 @@ def test_sample_greedy_nucleus_and_seed():
     assert draws[0] == draws[1] and len(set(draws[0])) > 1
 
 
+def test_penalize_lowers_what_was_generated_by_count_and_presence():
+    logits = torch.zeros(5)
+    penalize(logits, [1, 1, 3], Sampling(8, 0.0, 1.0, None, (), 0.5, 0.25))
+    assert logits.tolist() == [0.0, -1.25, 0.0, -0.75, 0.0]
+    untouched = torch.zeros(5)
+    penalize(untouched, [1, 1, 3], GREEDY)
+    penalize(untouched, [], Sampling(8, 0.0, 1.0, None, (), 0.5, 0.25))
+    assert untouched.tolist() == [0.0] * 5
+
+
 def test_adapter_dirs_finds_peft_folders_only(tmp_path):
     for name in ("style", "style_tool"):
         (tmp_path / name).mkdir()
@@ -121,6 +133,22 @@ def test_batched_greedy_output_equals_one_at_a_time(engine):
         len({tuple(f.text for f in alone[i : i + per_model]) for i in range(0, 24, per_model)}) == 3
     )
     assert engine.waiting == 0
+
+
+def test_penalties_change_text_replies_only_and_keep_batching_exact(engine):
+    """The repetition guard: a penalized greedy reply without tools differs from the plain
+    one, a reply under the tool grammar is left as it is, and either gives the same tokens
+    in a batch as alone."""
+    guarded = replace(GREEDY, frequency_penalty=1.0, presence_penalty=1.0)
+    requests = requests_for(engine)[: 2 * len(PROMPTS)]  # one model, with and without tools
+    plain = [finish(engine.generate(m, ids, GREEDY, g)) for m, ids, g in requests]
+    alone = [finish(engine.generate(m, ids, guarded, g)) for m, ids, g in requests]
+    queued = [engine.generate(m, ids, guarded, g) for m, ids, g in requests]
+    assert [finish(events) for events in queued] == alone
+    text_rows = [i for i, (_, _, g) in enumerate(requests) if g is None]
+    tool_rows = [i for i, (_, _, g) in enumerate(requests) if g is not None]
+    assert [alone[i] for i in tool_rows] == [plain[i] for i in tool_rows]
+    assert any(alone[i].text != plain[i].text for i in text_rows)
 
 
 def test_seeded_sampling_does_not_depend_on_the_batch(engine):

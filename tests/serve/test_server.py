@@ -228,6 +228,7 @@ OK_BODY = {"model": "base", "messages": [{"role": "user", "content": "Hi"}], "ma
         (b'{"model": "base", "messages": [', API_KEY, 400, "invalid_json"),
         ({"model": "base", "messages": "hi"}, API_KEY, 422, "invalid_type"),
         ({**OK_BODY, "temperature": "hot"}, API_KEY, 422, "invalid_type"),
+        ({**OK_BODY, "frequency_penalty": 3}, API_KEY, 422, "invalid_type"),
         ({**OK_BODY, "model": "gpt-4"}, API_KEY, 404, "model_not_found"),
         (
             {**OK_BODY, "messages": [{"role": "user", "content": "word " * 3000}]},

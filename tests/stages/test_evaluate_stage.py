@@ -11,6 +11,7 @@ import shutil
 import pytest
 
 from twainlora.core.jsonl import write_jsonl
+from twainlora.domain.weather import GET_WEATHER_TOOL as TOOL
 from twainlora.eval import decisions, heldout
 
 from conftest import ROOT, parsed_world, run_stage, shipped_params, write_params
@@ -31,18 +32,6 @@ HEADLINES = [
     "Area Man Confident He Could Run Country Better Than His Own Household",
     "Nation's Weather Forecasters Admit They Have Just Been Guessing",
 ]
-TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Get the weather for a location on a given date.",
-        "parameters": {
-            "type": "object",
-            "properties": {"location": {"type": "string"}, "date": {"type": "string"}},
-            "required": ["location", "date"],
-        },
-    },
-}
 RESULT = {
     "location": "Paris, France",
     "date": "2026-03-15",
@@ -201,12 +190,15 @@ def test_the_stage_then_a_rerun_with_ratings_and_a_judge(workdir, monkeypatch):
     run_stage("evaluate", workdir)
     metrics = json.loads((workdir / "metrics/eval.json").read_text())
     assert metrics["judge"] == "not configured" and "judge" not in metrics["base"]
-    for model in ("base", "style", "style_tool"):
+    # The style adapter is not asked the tool items (it learned no tool).
+    assert "tool" not in metrics["style"] and "tool" not in metrics["style"]["delta_vs_base"]
+    for model in ("base", "style_tool"):
         assert {"style", "tool", "toxicity", "copy", "spot_check"} <= set(metrics[model])
         tool = metrics[model]["tool"]
         assert set(tool) == set(decisions.RATES)
         assert tool["calls_when_it_should"]["n"] == 2 and tool["no_call_when_unrelated"]["n"] == 1
         assert all(0.0 <= r["rate"] <= 1.0 and r["ci95"] for r in tool.values())
+    for model in ("base", "style", "style_tool"):
         style = metrics[model]["style"]
         assert (
             style["twain_share"]["n"] == 1 and style["degeneration"]["repeats_4gram_3x"]["n"] == 2
@@ -222,7 +214,7 @@ def test_the_stage_then_a_rerun_with_ratings_and_a_judge(workdir, monkeypatch):
     decoding = metrics["run"]["decoding"]
     assert decoding["engine"] == "twainlora.serve.engine" and decoding["tool_choice"] == "auto"
     assert decoding["temperature"] == 0.0 and decoding["tool_grammar"] is True
-    assert sum(metrics["run"]["finish_reasons"].values()) == 3 * (2 + 7 + 10)
+    assert sum(metrics["run"]["finish_reasons"].values()) == 3 * (2 + 10) + 2 * 7
 
     confusion = read_csv(workdir / "plots/eval_confusion.csv")
     assert confusion and set(confusion[0]) == {"actual", "predicted"}
@@ -231,7 +223,12 @@ def test_the_stage_then_a_rerun_with_ratings_and_a_judge(workdir, monkeypatch):
     examples = (workdir / "reports/examples.md").read_text()
     assert examples.count("\n## ") == 10 and "| base | style | style_tool |" in examples
     sheet = read_csv(workdir / "reports/spot_check.csv")
-    assert len(sheet) == 3 * 9 and not any(r["tone"] or r["correctness"] for r in sheet)
+    assert [sum(r["model"] == m for r in sheet) for m in ("base", "style", "style_tool")] == [
+        9,
+        2,
+        9,
+    ]
+    assert not any(r["tone"] or r["correctness"] for r in sheet)
     # Random adapters: if set_adapter / disable_adapter did nothing, the answers would agree.
     answers = {m: [r["response"] for r in sheet if r["model"] == m] for m in ("base", "style")}
     assert answers["base"] != answers["style"]
@@ -264,15 +261,15 @@ def test_the_stage_then_a_rerun_with_ratings_and_a_judge(workdir, monkeypatch):
     }
     assert again["style"]["spot_check"]["rated"] == 1
     # the third rating was for another text (the id holds the response's hash): stale
-    assert again["spot_check"] == {"rows": 27, "rated_rows": 2, "stale_ratings": 1}
+    assert again["spot_check"] == {"rows": 20, "rated_rows": 2, "stale_ratings": 1}
     refilled = read_csv(workdir / "reports/spot_check.csv")
     assert refilled[0]["tone"] == "4" and refilled[9]["hallucinated_weather"] == "yes"
     # 4 answers per model; identical requests would be answered from the cache
     assert again["judge"] == {"samples_per_model": 4, "requests_sent": sent} and 0 < sent <= 12
-    for model in ("base", "style", "style_tool"):
+    for model, n in (("base", 4), ("style", 2), ("style_tool", 4)):
         judged = again[model]["judge"]
-        assert judged["n"] == 4 and judged["unparsed"] == 0 and 1 <= judged["twainness"] <= 5
+        assert judged["n"] == n and judged["unparsed"] == 0 and 1 <= judged["twainness"] <= 5
     # Greedy and seeded: the same answers on a rerun.
     assert (workdir / "reports/examples.md").read_text() == examples
-    for model in ("base", "style", "style_tool"):
+    for model in ("base", "style_tool"):
         assert again[model]["tool"] == metrics[model]["tool"]

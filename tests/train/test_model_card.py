@@ -7,7 +7,7 @@ from huggingface_hub import ModelCard
 
 from twainlora.eval.compare import rate
 from twainlora.eval.decisions import RATES
-from twainlora.train.card import TOOL_TARGETS, data_sources, model_card
+from twainlora.train.card import TOOL_TARGETS, below_target, data_sources, model_card
 
 from conftest import run_stage, write_params
 
@@ -72,6 +72,15 @@ def test_rates_under_their_targets_are_listed():
     assert "no call when unrelated 85% (target 90%)" in limits
     assert "date right relative" not in limits  # 85% meets its 80%
     assert set(TOOL_TARGETS) <= set(RATES)
+
+
+def test_an_adapter_not_asked_the_tool_items_has_no_tool_table():
+    style = model_metrics(7, 0, 0)
+    del style["tool"]
+    evaluation = {"base": model_metrics(2, 0, 0), "style": style}
+    text = model_card("style", ADAPTER_CONFIG, BASE_INFO, TRAIN, evaluation, SOURCES)
+    assert "Not evaluated: this adapter learned no tool" in text
+    assert "novel schemas" not in text and below_target("style", style) == []
 
 
 def test_data_sources_group_the_voices_books_by_author_and_headlines_by_file():

@@ -29,11 +29,21 @@ class Decoding:
     """The request settings every answer is generated with, besides max_tokens."""
 
     parallel_tool_calls: bool  # the server's default: serve.parallel_tool_calls
+    # The server's repetition guard: serve.frequency_penalty and presence_penalty
+    frequency_penalty: float = 0.0
+    presence_penalty: float = 0.0
     temperature: float = 0.0  # greedy
     top_p: float = 1.0
 
     def sampling(self, max_tokens: int) -> Sampling:
-        return Sampling(max_tokens, self.temperature, self.top_p, seed=None)
+        return Sampling(
+            max_tokens,
+            self.temperature,
+            self.top_p,
+            seed=None,
+            frequency_penalty=self.frequency_penalty,
+            presence_penalty=self.presence_penalty,
+        )
 
     def describe(self) -> dict:
         """For metrics: what generated the answers, and how."""
@@ -105,9 +115,12 @@ def answer_all(
     groups: dict[str, list[Item]],
     max_tokens: dict[str, int],
     decoding: Decoding,
+    asked: dict[str, Sequence[str]] | None = None,
 ) -> tuple[dict[str, dict[str, list[str]]], Stats]:
     """answers[model][group], each the reply's whole text as generated (content and any
-    `<tool_call>` markup, stripped), in item order; and the generation stats.
+    `<tool_call>` markup, stripped), in item order; and the generation stats. `asked`: the
+    groups each model answers (default: every group); a group a model is not asked is not in
+    its answers.
 
     Every request is queued at once, per model in the order of their prompts' text, so that
     prompts that begin alike (one system prompt and tools, turns of one conversation) follow
@@ -115,13 +128,16 @@ def answer_all(
     begin = time.perf_counter()
     jobs = [(group, i, item) for group, items in groups.items() for i, item in enumerate(items)]
     jobs.sort(key=lambda job: prompt_order(job[2]))
+    asked = asked or {model: tuple(groups) for model in models}
     started = {
         (model, group, i): start(engine, model, item, max_tokens[group], decoding)
         for model in models
         for group, i, item in jobs
+        if group in asked[model]
     }
     stats = Stats()
-    answers = {model: {group: [""] * len(items) for group, items in groups.items()}
+    answers = {model: {group: [""] * len(groups[group]) for group in groups
+                       if group in asked[model]}
                for model in models}  # fmt: skip
     for (model, group, i), generation in started.items():
         reply = generation.reply()

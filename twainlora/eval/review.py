@@ -104,17 +104,18 @@ def judge_models(
     conversations: Sequence[Sequence[dict]],
     answers: dict[str, Sequence[str]],
 ) -> tuple[dict[str, dict] | None, int]:
-    """Per model, the judge's summary over the same seeded sample of its answers, and the
-    requests sent; (None, 0) when no endpoint is configured (the metrics then say so, and no
+    """Per model, the judge's summary over the same seeded sample of its answers (answers[m][k]
+    answers conversations[k]), and the requests sent; (None, 0) when no endpoint is configured (the metrics then say so, and no
     score is made up). `endpoint`: an EndpointConfig (TWAINLORA_JUDGE_* override it)."""
     if not endpoint.resolved("judge").configured:
         return None, 0
     from twainlora.sft.generators import EndpointGenerator
 
     judge = EndpointGenerator(endpoint, cache_dir, seed, role="judge")
-    chosen = seeded_sample(range(len(conversations)), samples, seed)
     out = {}
     for model, texts in answers.items():
+        # A model asked fewer items (their first ones) gets its own sample of those.
+        chosen = seeded_sample(range(len(texts)), samples, seed)
         pairs = [(conversations[i], texts[i]) for i in chosen]
         out[model] = judge_summary(run_judge(judge, pairs, key=model))
     return out, judge.requests
@@ -220,8 +221,8 @@ def spot_check_rows(
     items: Sequence, answers: dict[str, Sequence[str]], n: int, seed: int, ratings: dict
 ) -> list[dict]:
     """The sheet: the same seeded `n` of the items for every model, with its answers
-    (`answers[model][k]` answers items[k], an eval.prompts.Item)."""
-    chosen = seeded_sample(range(len(items)), n, seed)
+    (`answers[model][k]` answers items[k], an eval.prompts.Item; a model asked only the first
+    items gets its own sample of those)."""
     return [
         spot_check_row(
             model,
@@ -232,7 +233,7 @@ def spot_check_rows(
             ratings,
         )
         for model, texts in answers.items()
-        for k in chosen
+        for k in seeded_sample(range(len(texts)), n, seed)
     ]
 
 

@@ -28,6 +28,7 @@ def plain_answers(groups: dict[str, list[Item]], answers: dict[str, list[str]]) 
     return [
         tools.plain_text(text, tools.tool_names(item.tools) if item.tools else None)
         for group, items in groups.items()
+        if group in answers
         for item, text in zip(items, answers[group], strict=True)
     ]
 
@@ -41,7 +42,8 @@ def score_models(
     copy_ngram: int,
 ) -> dict[str, dict]:
     """Per model: the voice and degeneration of the style answers, the tool decisions of the
-    tool answers, toxicity and copied n-grams of every answer."""
+    tool answers (of a model asked the tool items), toxicity and copied n-grams of every
+    answer."""
     plain = {model: plain_answers(groups, by_group) for model, by_group in answers.items()}
     wanted = {g for texts in plain.values() for t in texts for g in safety.ngrams(t, copy_ngram)}
     copied = safety.copied_ngrams(wanted, training_texts, copy_ngram)
@@ -54,14 +56,15 @@ def score_models(
                 **style.style_scores(requested, classifier.probabilities(texts), texts),
                 "degeneration": decisions.degeneration(texts),
             },
-            "tool": decisions.decision_metrics(
-                [i.decision() for i in groups["tool"]], by_group["tool"]
-            ),
-            "toxicity": safety.toxicity_summary(
-                safety.toxicity_probs(plain[model]), toxicity_threshold
-            ),
-            "copy": safety.copy_summary(plain[model], copied, copy_ngram),
         }
+        if "tool" in by_group:
+            metrics[model]["tool"] = decisions.decision_metrics(
+                [i.decision() for i in groups["tool"]], by_group["tool"]
+            )
+        metrics[model]["toxicity"] = safety.toxicity_summary(
+            safety.toxicity_probs(plain[model]), toxicity_threshold
+        )
+        metrics[model]["copy"] = safety.copy_summary(plain[model], copied, copy_ngram)
     return metrics
 
 

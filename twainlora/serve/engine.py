@@ -39,6 +39,9 @@ class Sampling:
     top_p: float
     seed: int | None
     stop: tuple[str, ...] = ()
+    # OpenAI's penalties on the tokens generated so far (penalize); the repetition guard.
+    frequency_penalty: float = 0.0
+    presence_penalty: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -53,8 +56,8 @@ class Finish:
 
 @dataclass(frozen=True)
 class EngineConfig:
-    """How the engine runs; params.yaml has it twice, serve.engine and evaluate.engine, and
-    they must agree (tests/core/test_params.py) for evaluated answers to be served ones."""
+    """How the engine runs: params.yaml serve.engine, which the evaluate stage reads too, so
+    that evaluated answers are served ones."""
 
     dtype: str  # float32 | bfloat16 | float16
     threads: int  # torch's intra-op threads
@@ -265,6 +268,8 @@ class Engine:
             if seq.done:
                 continue
             try:
+                if seq.matcher is None:
+                    penalize(row, seq.ids, seq.sampling)
                 self._take(
                     seq, sample(row, seq.sampling.temperature, seq.sampling.top_p, seq.generator)
                 )
@@ -373,6 +378,20 @@ def apply_grammar(logits, rows: list[tuple[int, object]]) -> None:
     bits = torch.arange(32, dtype=torch.int32)
     allowed = ((masks.unsqueeze(2) >> bits) & 1).flatten(1).bool()[:, : logits.shape[1]]
     logits[index] = logits[index].masked_fill(~allowed, float("-inf"))
+
+
+def penalize(logits, ids: list[int], sampling: Sampling) -> None:
+    """OpenAI's frequency and presence penalties, in place on one row of logits: a token
+    generated n times so far loses n x frequency_penalty + presence_penalty. The engine
+    applies them to replies decoded without a tool grammar only: a call's JSON repeats its
+    quotes and a date its digits by necessity."""
+    if not ids or not (sampling.frequency_penalty or sampling.presence_penalty):
+        return
+    import torch
+
+    tokens, counts = torch.unique(torch.tensor(ids), return_counts=True)
+    logits[tokens] -= counts.to(logits.dtype) * sampling.frequency_penalty
+    logits[tokens] -= sampling.presence_penalty
 
 
 def sample(logits, temperature: float, top_p: float, generator) -> int:

@@ -3,8 +3,8 @@
     twainlora serve [--host 127.0.0.1] [--port 8080] [--api-key KEY]
 
 GET /health, GET /v1/models (ids: `base` and one per folder under models/adapters/),
-POST /v1/chat/completions (messages, tools, tool_choice, temperature, top_p, max_tokens, stop,
-seed, stream). `model` picks the adapter, as in TGI. Tool calls are decoded under a grammar
+POST /v1/chat/completions (messages, tools, tool_choice, temperature, top_p, frequency_penalty,
+presence_penalty, max_tokens, stop, seed, stream). `model` picks the adapter, as in TGI. Tool calls are decoded under a grammar
 (twainlora.core.toolcalls) so that every call the server returns parses and fits its schema.
 Errors have OpenAI's shape, {"error": {"message", "type", "param", "code"}}.
 
@@ -123,6 +123,8 @@ class ChatRequest(_Lenient):
     parallel_tool_calls: bool | None = None
     temperature: float | None = Field(None, ge=0, le=2)
     top_p: float | None = Field(None, gt=0, le=1)
+    frequency_penalty: float | None = Field(None, ge=-2, le=2)
+    presence_penalty: float | None = Field(None, ge=-2, le=2)
     max_tokens: int | None = Field(None, ge=1)
     max_completion_tokens: int | None = Field(None, ge=1)
     stop: str | Annotated[list[str], Field(max_length=4)] | None = None
@@ -271,6 +273,12 @@ def prepare(req: ChatRequest, engine: Engine, params: ServeParams) -> Job:
         max_tokens=req.max_completion_tokens or req.max_tokens or params.max_tokens,
         temperature=params.temperature if req.temperature is None else req.temperature,
         top_p=params.top_p if req.top_p is None else req.top_p,
+        frequency_penalty=(
+            params.frequency_penalty if req.frequency_penalty is None else req.frequency_penalty
+        ),
+        presence_penalty=(
+            params.presence_penalty if req.presence_penalty is None else req.presence_penalty
+        ),
         seed=req.seed,
         stop=stop,
     )

@@ -18,6 +18,10 @@ class ServeParams:
     max_tokens: int  # a request's reply budget when it sets none
     temperature: float  # when a request sets none; 0 is greedy
     top_p: float
+    # When a request sets none (OpenAI's default is 0): greedy and low-temperature replies of
+    # a 135M model fall into loops. Applied to replies without tools (engine.penalize).
+    frequency_penalty: float
+    presence_penalty: float
     parallel_tool_calls: bool  # when a request does not say
     max_body_bytes: int
     graceful_shutdown_s: int
@@ -29,3 +33,5 @@ class ServeParams:
             raise ValueError("max_tokens and max_body_bytes must be >= 1")
         if not 0 <= self.temperature <= 2 or not 0 < self.top_p <= 1:
             raise ValueError("temperature must be in [0, 2] and top_p in (0, 1]")
+        if not (-2 <= self.frequency_penalty <= 2 and -2 <= self.presence_penalty <= 2):
+            raise ValueError("frequency_penalty and presence_penalty must be in [-2, 2]")

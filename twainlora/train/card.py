@@ -100,10 +100,12 @@ def style_rows(model: dict, base: dict) -> list[str]:
 
 
 def tool_rows(model: dict, base: dict) -> list[str]:
+    """The tool-decision rates against the base model's; none for an adapter the evaluation
+    did not ask the tool items (the style adapter)."""
     return [
         f"| {name.replace('_', ' ')} | {_rate(r)} | {_pct(r.get('seen'))} | "
         f"{_pct(r.get('novel'))} | {_rate(base['tool'].get(name))} |"
-        for name, r in model["tool"].items()
+        for name, r in model.get("tool", {}).items()
     ]
 
 
@@ -114,7 +116,7 @@ def below_target(name: str, model: dict) -> list[str]:
     return [
         metric
         for metric, target in TOOL_TARGETS.items()
-        if model["tool"].get(metric, {}).get("rate") is not None
+        if model.get("tool", {}).get(metric, {}).get("rate") is not None
         and model["tool"][metric]["rate"] < target
     ]
 
@@ -233,12 +235,18 @@ def model_card(
         "",
         "### Tool use",
         "",
-        f"| | {name} | seen schemas | novel schemas | base model |",
-        "|---|---|---|---|---|",
-        *tool_rows(model, base),
-        "",
-        "Seen: the training data's own weather-tool schemas and phrasings; novel: another tool's "
-        "names, parameters, system prompt and phrasing.",
+        *(
+            [
+                f"| | {name} | seen schemas | novel schemas | base model |",
+                "|---|---|---|---|---|",
+                *tool_rows(model, base),
+                "",
+                "Seen: the training data's own weather-tool schemas and phrasings; novel: "
+                "another tool's names, parameters, system prompt and phrasing.",
+            ]
+            if "tool" in model
+            else ["Not evaluated: this adapter learned no tool (style_tool is the one that did)."]
+        ),
         "",
         "## Limits",
         "",
