@@ -35,6 +35,7 @@ bench: setup
 	$(BIN)/python bench/eval.py
 	$(BIN)/python bench/decode.py
 	$(BIN)/python bench/repetition.py
+	$(BIN)/python bench/call_probe.py
 	$(BIN)/python bench/serve.py
 
 lint: setup

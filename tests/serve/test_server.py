@@ -250,6 +250,7 @@ OK_BODY = {"model": "base", "messages": [{"role": "user", "content": "Hi"}], "ma
         "malformed",
         "wrong-type",
         "bad-number",
+        "penalty-range",
         "model",
         "context",
         "no-key",
