@@ -2,6 +2,7 @@
 first token of its reply, per kind of held-out tool item.
 
     python bench/call_probe.py [--models base,style_tool] [--kinds call_explicit,unrelated,...]
+    python bench/call_probe.py --trained      # style_tool's own cpu-profile training sample
 
 One forward pass per item (data/heldout/tool.jsonl, rendered by the server's chat template
 with the item's tools) through models/base and each adapter of models/adapters: the
@@ -10,7 +11,10 @@ is the most likely token (what greedy decoding picks). Items that should be answ
 call (call_explicit, call_relative) should score high, the others low; a model that scores
 every kind alike has learned the share of calls in its data, not when to call. Seconds per
 model, where the evaluate stage takes tens of minutes: for comparing training candidates.
-Writes bench/results/call_probe.json.
+With --trained it probes the examples the train stage sampled from data/splits/train_tool.jsonl
+(train.profile) instead, per case, at their first user turn: a decision not learned there
+is underfitting, not a failure to generalize. Writes bench/results/call_probe.json (or
+call_probe_trained.json).
 """
 
 from __future__ import annotations
@@ -34,14 +38,18 @@ def main() -> int:
     parser.add_argument("--models", default="base,style_tool")
     parser.add_argument("--kinds", default=KINDS)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--trained", action="store_true", help="probe the training sample")
     args = parser.parse_args()
     import torch
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     torch.set_num_threads(args.threads)
-    kinds = args.kinds.split(",")
-    items = [r for r in read_jsonl(ROOT / "data/heldout/tool.jsonl") if r["kind"] in kinds]
+    if args.trained:
+        items = trained_items()
+    else:
+        kinds = args.kinds.split(",")
+        items = [r for r in read_jsonl(ROOT / "data/heldout/tool.jsonl") if r["kind"] in kinds]
     tokenizer = AutoTokenizer.from_pretrained(ROOT / "models/base")
     call_token = tokenizer.encode(OPEN, add_special_tokens=False)[0]
     prompts = [
@@ -77,13 +85,34 @@ def main() -> int:
                 f"greedy calls {r['greedy_calls']:.2f} (n {r['n']})"
             )
     write_json(
-        ROOT / "bench/results/call_probe.json",
+        ROOT / f"bench/results/call_probe{'_trained' if args.trained else ''}.json",
         {
             "models": rows,
             "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         },
     )
     return 0
+
+
+def trained_items() -> list[dict]:
+    """The cpu-profile training sample of train_tool (as the train stage draws it) that offers
+    tools, each cut after its first user turn, with its case as the kind."""
+    from twainlora.core.params import load_params
+    from twainlora.train.training import TrainParams, sample_stratified
+
+    params = load_params("train", TrainParams, ROOT / "params.yaml")
+    n = params.profiles[params.profile].max_train_examples
+    rows = sample_stratified(
+        list(read_jsonl(ROOT / "data/splits/train_tool.jsonl")), n, params.seed
+    )
+    items = []
+    for r in rows:
+        if not r.get("tools"):
+            continue
+        first = next(i for i, m in enumerate(r["messages"]) if m["role"] == "user")
+        kind = r["tags"].get("case", r["tags"]["template"])
+        items.append({"kind": kind, "messages": r["messages"][: first + 1], "tools": r["tools"]})
+    return items
 
 
 if __name__ == "__main__":
