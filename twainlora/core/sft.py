@@ -23,6 +23,7 @@ TEMPLATES = (
     "tool_missing_date",
     "tool_api_error",
     "tool_irrelevant",
+    "tool_session",
 )
 
 _TOOL_CALL = {

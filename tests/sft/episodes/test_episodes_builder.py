@@ -55,6 +55,9 @@ def test_every_case_validates_and_is_grounded(builder, case):
             )
         if case in ("api_error", "unknown_location"):
             assert "error" in json.loads(record["messages"][-2]["content"])
+        if case == "session":  # one system prompt, several requests
+            assert sum(m["role"] == "user" for m in record["messages"]) >= 2
+            assert [m["role"] for m in record["messages"]].count("system") == 1
 
 
 def test_the_called_arguments_resolve_to_the_answer_city(builder):

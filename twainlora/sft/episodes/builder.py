@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from twainlora.domain import personas
 from twainlora.domain.weather import City, WeatherService, WeatherWorld
-from twainlora.sft.episodes.cases import EpisodeParams
+from twainlora.sft.episodes.cases import SESSION_FIRST, SESSION_LATER, EpisodeParams
 from twainlora.sft.episodes.dates import WEEKDAYS, explicit_date_phrase, human_date, relative_date
 from twainlora.sft.episodes.phrases import (
     API_FAILURES,
@@ -363,6 +363,17 @@ class EpisodeBuilder:
             }
         )
 
+    def _session(self, episode, rng, variant, today):
+        """Several requests under one system prompt and tool list, as a chat goes on: each
+        request is a decision (call, ask, or just answer) and the long prompt is paid once,
+        so a session teaches ~3 decisions for the tokens of ~1.7 single episodes. Requests
+        are drawn by the single cases' shares."""
+        for i in range(rng.randint(2, self.params.max_session_requests)):
+            cases = SESSION_FIRST if i == 0 else SESSION_LATER
+            weights = [self.params.case_shares.get(c, 0.0) for c in cases]
+            case = rng.choices(cases, weights=weights if any(weights) else None)[0]
+            self.CASE_METHODS[case](self, episode, rng, variant, today)
+
     # What `build` runs for each case (cases.CASES; a test checks that both agree).
     CASE_METHODS = {
         "success": _success,
@@ -373,4 +384,5 @@ class EpisodeBuilder:
         "unknown_location": _unknown_location,
         "irrelevant": _irrelevant,
         "follow_up": _follow_up,
+        "session": _session,
     }

@@ -16,7 +16,12 @@ CASES = (
     "unknown_location",
     "irrelevant",
     "follow_up",
+    "session",
 )
+# A session's requests: the first may lack the place or the date (a question back); a later
+# one could take them from the turns before it, so later ones are complete or unrelated.
+SESSION_FIRST = tuple(c for c in CASES if c not in ("follow_up", "session"))
+SESSION_LATER = ("success", "relative_date", "api_error", "unknown_location", "irrelevant")
 TEMPLATE_OF_CASE = {
     "success": "tool_success",
     "follow_up": "tool_success",
@@ -26,6 +31,7 @@ TEMPLATE_OF_CASE = {
     "api_error": "tool_api_error",
     "unknown_location": "tool_api_error",
     "irrelevant": "tool_irrelevant",
+    "session": "tool_session",
 }
 
 
@@ -36,6 +42,7 @@ class EpisodeParams:
     case_shares: dict[str, float]
     persona_shares: dict[str, float]
     plain_system_share: float  # system prompts without control tokens, as users write them
+    max_session_requests: int = 4  # a session asks 2 to this many things
 
     def __post_init__(self):
         unknown = set(self.case_shares) - set(CASES)
@@ -47,6 +54,8 @@ class EpisodeParams:
             raise ValueError("persona_shares must sum to 1")
         if not 0.0 <= self.plain_system_share <= 1.0:
             raise ValueError("plain_system_share must be in [0, 1]")
+        if self.max_session_requests < 2:
+            raise ValueError("max_session_requests must be at least 2")
 
 
 def case_plan(params: EpisodeParams) -> list[str]:
