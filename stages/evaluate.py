@@ -11,8 +11,10 @@ in or near a train split; per kind, all of them or the `evaluate.profile`'s firs
 tool items only of the base model and style_tool) and ten fixed example prompts. Then, every
 rate with its 95% Wilson interval:
   style       a fastText classifier (twain / franklin / other authors / satire headlines /
-              neutral) trained on the train split (+ contrast authors from data/tagged),
-              scored on the eval split, applied to the style answers: the voice asked for,
+              neutral) trained on the train split (+ contrast authors from data/tagged, +
+              the base model's replies to half the style prompts as neutral, cross-fitted:
+              twainlora/eval/style.py), scored on the eval split, applied to the style
+              answers: the voice asked for,
               by persona and by framing (control tokens, a plain persona system prompt, the
               persona named in the request); degeneration (a 4-gram three times, distinct-2)
   tool        the decisions (twainlora/eval/decisions.py): a call when one is due, with the
@@ -153,10 +155,7 @@ def main() -> int:
     ratings = read_ratings()
     train_metrics = {n: json.loads(p.read_text("utf-8")) for n, p in TRAIN_METRICS.items()}
 
-    classifier, classifier_report, confusion = style.train_style_classifier(
-        params.classifier, splits, read_jsonl(TAGGED)
-    )
-    log.info("style classifier: %s", {k: classifier_report[k] for k in ("accuracy", "macro_f1")})
+    tagged = list(read_jsonl(TAGGED))
     groups = prompts.prompt_sets(
         read_jsonl(HELDOUT_STYLE),
         read_jsonl(HELDOUT_TOOL),
@@ -170,6 +169,11 @@ def main() -> int:
     texts, stats = answers.answer_all(
         engine, MODELS, groups, params.max_new_tokens, decoding, ASKED
     )
+    classifier, classifier_report, confusion = style.cross_fitted_classifier(
+        params.classifier, splits, tagged, [i.id for i in groups["style"]],
+        texts[scorecard.BASE]["style"],
+    )  # fmt: skip
+    log.info("style classifier: %s", {k: classifier_report[k] for k in ("accuracy", "macro_f1")})
 
     # Judged and spot-checked: the style and tool answers (the style adapter's: style only);
     # the examples are for reading.

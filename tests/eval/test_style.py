@@ -129,3 +129,25 @@ def test_the_classifier_tells_authors_apart_on_real_text():
         ["Well, I reckon I warn't going to let Tom and Jim get ahead of me, so I lit out."]
     )[0]
     assert max(probs, key=probs.get) == "twain" and abs(sum(probs.values()) - 1) < 1e-3
+
+
+class Labeller:
+    """A classifier that names itself: probabilities(texts) -> {name: 1.0} per text."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def probabilities(self, texts):
+        return [{self.name: 1.0} for _ in texts]
+
+
+def test_each_reply_is_scored_by_the_fold_that_never_saw_its_prompt():
+    ids = [f"style:{i:03d}" for i in range(40)]
+    folds = ev.prompt_folds(ids, seed=0)
+    assert folds == ev.prompt_folds(ids, seed=0) and sum(folds) == 20
+    scorer = ev.CrossFitted([Labeller("zero"), Labeller("one")], folds)
+    scored = scorer.probabilities([f"reply {i}" for i in ids])
+    # the classifier trained on fold k's base replies scores the other fold's prompts
+    assert [next(iter(p)) for p in scored] == ["one" if f == 0 else "zero" for f in folds]
+    with pytest.raises(ValueError, match="39 replies for 40 style prompts"):
+        scorer.probabilities(["x"] * 39)
