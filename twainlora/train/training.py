@@ -67,7 +67,7 @@ class TrainParams:
     packing: bool
     gradient_checkpointing: bool
     bf16: bool
-    eval_steps: int
+    eval_steps: float  # below 1: a share of the run's optimizer steps
     early_stopping_patience: int
     logging_steps: int
     threads: int
