@@ -9,7 +9,7 @@ eval_style: held-out passages). Writes:
   data/heldout/tool.jsonl     tool items by kind, a share with another tool's schema
   data/heldout/style.jsonl    style prompts by persona and framing
   data/rejects/heldout.jsonl  items dropped as near-duplicates of a train prompt
-  metrics/heldout.json        items per kind, novel share, rejects
+  metrics/heldout.json        items per kind, novel share, deployments, rejects
 """
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ def main() -> int:
     metrics = {
         "tool": dict(sorted(Counter(i["kind"] for i in tool).items())),
         "tool_novel": sum(i["novel"] for i in tool),
+        "tool_deployments": len({i["deployment"] for i in tool}),
         "style": dict(sorted(Counter(f"{i['kind']}/{i['framing']}" for i in style).items())),
         "candidates_rejected_near_duplicate": len(rejects),
         "cities_available": len(builder.cities),

@@ -153,6 +153,26 @@ def test_build_drops_near_duplicates_of_train_prompts_and_keeps_the_counts(servi
     assert sum(i["novel"] for i in tool) >= len(tool) // 3
 
 
+def test_tool_items_share_their_deployment_s_system_prompt_and_tools(service):
+    b = builder(service, items_per_deployment=4)
+    tool, _, _ = heldout.build(b, [], [], MINHASH)
+    by_deployment: dict[str, list[dict]] = {}
+    for item in tool:
+        by_deployment.setdefault(item["deployment"], []).append(item)
+    # 42 items, 17 of them novel: ceil(17 / 4) + ceil(25 / 4) deployments at most.
+    assert 1 < len(by_deployment) <= 5 + 7
+    assert max(len(items) for items in by_deployment.values()) > 1
+    for name, items in by_deployment.items():
+        first = items[0]
+        assert name.startswith("novel:" if first["novel"] else "plain:")
+        for item in items:
+            assert item["novel"] == first["novel"] and item["persona"] == first["persona"]
+            assert item["messages"][0] == first["messages"][0] and item["tools"] == first["tools"]
+    # One item per deployment on average: many more system prompts and tool lists.
+    alone, _, _ = heldout.build(builder(service, items_per_deployment=1), [], [], MINHASH)
+    assert len({i["deployment"] for i in alone}) > len(by_deployment)
+
+
 def test_the_stage_writes_the_same_bytes_twice_and_nothing_near_train(workdir):
     tool_call = {
         "id": "call_1",

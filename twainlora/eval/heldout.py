@@ -16,6 +16,12 @@ parameter names, descriptions; twainlora/eval/heldout_phrases.py) under another 
 prompt and asks in phrasings no training example uses; the rest ask the way the training
 data does, about cities that no train example names.
 
+Tool items come from deployments, as an application serves its users: one system prompt
+(persona, today's date), one tool list, and about `items_per_deployment` requests of every
+kind under it. That is how a served model meets tools, and it is what lets the engine's
+prefix cache compute a deployment's ~200-token system prompt and tools once per model
+instead of once per item (the evaluate stage's prompt tokens are most of its time).
+
 Style items ask a persona (Twain, Franklin) for everyday opinions and weather jokes, framed
 three ways: the data's control-token system prompt, a plain sentence ("You are Mark
 Twain."), or no system prompt and the persona named in the request; plus held-out passages of
@@ -28,6 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -65,6 +72,7 @@ class HeldoutParams:
     tool_counts: dict[str, int]
     style_counts: dict[str, int]
     novel_share: float  # items with another tool's schema, system prompt and phrasing
+    items_per_deployment: int  # tool items under one system prompt and tool list, on average
 
     def __post_init__(self):
         if set(self.tool_counts) != set(TOOL_KINDS):
@@ -73,6 +81,15 @@ class HeldoutParams:
             raise ValueError(f"style_counts needs exactly {list(STYLE_KINDS)}")
         if not 0.0 <= self.novel_share <= 1.0:
             raise ValueError("novel_share must be within [0, 1]")
+        if self.items_per_deployment < 1:
+            raise ValueError("items_per_deployment must be >= 1")
+
+    def deployments(self, novel: bool) -> int:
+        """How many deployments the novel (or the other) tool items are spread over."""
+        counts = self.tool_counts.values()
+        novel_items = sum(round(self.novel_share * c) for c in counts)
+        items = novel_items if novel else sum(counts) - novel_items
+        return max(1, math.ceil(items / self.items_per_deployment))
 
 
 @dataclass(frozen=True)
@@ -86,6 +103,18 @@ class Schema:
     @property
     def name(self) -> str:
         return self.tool["function"]["name"]
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What tool items under one application share: everything before the user's turn."""
+
+    id: str
+    persona: str
+    today: dt.date
+    schema: Schema
+    tools: list[dict]
+    system: str
 
 
 def novel_schema(rng: random.Random) -> Schema:
@@ -171,6 +200,7 @@ class HeldoutBuilder:
             p for p in phrases.UNKNOWN_PLACES + NOVEL_UNKNOWN_PLACES if service.resolve(p) is None
         ]
         self.first_day, self.days = world.reference_days()
+        self._deployments: dict[tuple[int, bool], Deployment] = {}
 
     # -- pieces --
     def place(self, rng: random.Random) -> tuple[City, str]:
@@ -255,12 +285,24 @@ class HeldoutBuilder:
         return rng.choice(P.UNRELATED_OTHER)
 
     # -- items --
-    def tool_item(self, kind: str, index: int, novel: bool) -> dict:
-        rng = random.Random(f"{self.params.seed}:tool:{kind}:{index}")
+    def deployment(self, index: int, novel: bool) -> Deployment:
+        if (index, novel) in self._deployments:
+            return self._deployments[index, novel]
+        rng = random.Random(f"{self.params.seed}:deployment:{novel}:{index}")
         persona = rng.choices(list(TOOL_PERSONAS), weights=list(TOOL_PERSONAS.values()))[0]
         today = self.first_day + dt.timedelta(days=rng.randint(0, self.days))
         schema, tools = self.tools(rng, novel)
-        messages = [{"role": "system", "content": self.system_prompt(rng, persona, today, novel)}]
+        system = self.system_prompt(rng, persona, today, novel)
+        name = f"{'novel' if novel else 'plain'}:{index:03d}"
+        made = Deployment(name, persona, today, schema, tools, system)
+        self._deployments[index, novel] = made
+        return made
+
+    def tool_item(self, kind: str, index: int, novel: bool) -> dict:
+        rng = random.Random(f"{self.params.seed}:tool:{kind}:{index}")
+        deployment = self.deployment(rng.randrange(self.params.deployments(novel)), novel)
+        persona, today, schema = deployment.persona, deployment.today, deployment.schema
+        messages = [{"role": "system", "content": deployment.system}]
         expect: dict = {"call": False}
         if kind in ("call_explicit", "call_relative", "after_result", "after_error"):
             city, loc = self.place(rng)
@@ -310,8 +352,9 @@ class HeldoutBuilder:
             "kind": kind,
             "novel": novel,
             "persona": persona,
+            "deployment": deployment.id,
             "messages": messages,
-            "tools": tools,
+            "tools": deployment.tools,
             "expect": expect,
         }
 
