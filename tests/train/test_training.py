@@ -129,6 +129,67 @@ def test_cpu_trainer_loss_is_trls_loss(base_model_dir, tmp_path):
     assert losses[0] == pytest.approx(losses[1], rel=1e-4)
 
 
+def test_decision_tokens_are_the_first_of_each_trained_run():
+    labels = torch.tensor([[-100, 5, 6, -100, -100, 7, -100, 8], [9, 9, -100, 9, 9, 9, 9, -100]])
+    assert training.decision_tokens(labels).int().tolist() == [
+        [0, 1, 0, 0, 0, 1, 0, 1],
+        [1, 0, 0, 1, 0, 0, 0, 0],
+    ]
+
+
+def test_weighted_loss_counts_each_decision_token_weight_times():
+    torch.manual_seed(0)
+    logits = torch.randn(1, 8, 11)
+    labels = torch.tensor([[-100, -100, 3, 4, -100, 5, 6, 7]])
+    targets = labels[0, 1:]  # the decisions: 3 (index 1) and 5 (index 4)
+    ce = torch.nn.functional.cross_entropy(
+        logits[0, :-1], targets, ignore_index=-100, reduction="none"
+    )
+    plain = torch.nn.functional.cross_entropy(logits[0, :-1], targets, ignore_index=-100)
+    assert training.weighted_loss(logits, labels, 1.0, None) == pytest.approx(plain.item())
+    expected = (ce.sum() + 3 * (ce[1] + ce[4])) / 5
+    assert training.weighted_loss(logits, labels, 4.0, 5) == pytest.approx(expected.item())
+
+
+@pytest.mark.slow
+def test_decision_weight_changes_the_training_loss_only(base_model_dir, tmp_path):
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(base_model_dir)
+    record = {
+        "messages": [
+            {"role": "user", "content": "Will it rain?"},
+            {"role": "assistant", "content": "Where, friend? Name the town."},
+            {"role": "user", "content": "Hannibal."},
+            {"role": "assistant", "content": "Then bring a hat."},
+        ]
+    }
+    rows = [training.encode(tokenizer, record, 256)] * 2
+    section = {**shipped_params()["train"], "batch_size": 2, "grad_accum": 1, "bf16": False}
+    params = from_dict(training.TrainParams, section, where="test")
+    model = AutoModelForCausalLM.from_pretrained(base_model_dir)
+    trainer = training.sft_trainer_class(fused_lm_head=False, decision_weight=3.0)(
+        model=model,
+        args=training.sft_config(params, 1, tmp_path, False),
+        train_dataset=Dataset.from_list(rows),
+        eval_dataset=Dataset.from_list(rows),
+        processing_class=tokenizer,
+    )
+    batch = next(iter(trainer.get_train_dataloader()))
+    labels = batch["labels"]
+    assert int(training.decision_tokens(labels).sum()) == 4  # two turns in each of two rows
+    with torch.no_grad():
+        model.train()  # no dropout in the bare model: the same logits in both modes
+        weighted = trainer.compute_loss(model, batch)
+        logits = model(**{k: v for k, v in batch.items() if k != "labels"}).logits
+        model.eval()
+        plain = trainer.compute_loss(model, batch)
+    assert weighted == pytest.approx(training.weighted_loss(logits, labels, 3.0, None).item())
+    assert plain == pytest.approx(training.weighted_loss(logits, labels, 1.0, None).item())
+    assert weighted > plain
+
+
 @pytest.mark.parametrize(
     ("avx512_bf16", "amx", "bf16"),
     [(False, False, False), (True, False, True), (False, True, True)],

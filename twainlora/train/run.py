@@ -96,7 +96,9 @@ def build_trainer(
         peft_config = training.lora_config(params.lora)
     timer = training.StepTimer()
     # On CUDA TRL's fused LM head saves memory; on CPU it cost ~35% of a step.
-    trainer = training.sft_trainer_class(fused_lm_head=cuda)(
+    trainer = training.sft_trainer_class(
+        fused_lm_head=cuda, decision_weight=params.decision_weight
+    )(
         model=model,
         args=training.sft_config(params, epochs, output_dir, cuda),
         train_dataset=examples.train,

@@ -65,6 +65,9 @@ class TrainParams:
     grad_accum: int
     max_length: int
     packing: bool
+    # The first token of every assistant turn is its decision (open a tool call, or say
+    # something): its loss counts this many times. 1: plain cross-entropy.
+    decision_weight: float
     gradient_checkpointing: bool
     bf16: bool
     eval_steps: float  # below 1: a share of the run's optimizer steps
@@ -76,6 +79,8 @@ class TrainParams:
     def __post_init__(self):
         if self.profile not in self.profiles:
             raise ValueError(f"profile {self.profile!r} is not among {sorted(self.profiles)}")
+        if self.decision_weight < 1:
+            raise ValueError("decision_weight must be >= 1")
 
 
 def check_backend(quantization: str, cuda_available: bool) -> None:
@@ -306,25 +311,60 @@ def speed_up_cpu_training(model, bf16: bool) -> None:
             module.weight.data = module.weight.data.to(torch.bfloat16)
 
 
-def sft_trainer_class(fused_lm_head: bool):
+def decision_tokens(labels: torch.Tensor) -> torch.Tensor:
+    """True where a label is the first of a run of trained (not -100) labels: the first token
+    of an assistant turn, where a tool call opens or the reply starts in words."""
+    trained = labels != -100
+    before = torch.nn.functional.pad(trained[..., :-1], (1, 0), value=False)
+    return trained & ~before
+
+
+def weighted_loss(logits, labels, decision_weight: float, num_items: int | None):
+    """Next-token cross-entropy over the trained labels, the decision tokens' counted
+    decision_weight times; summed and divided by num_items (the step's trained labels,
+    unweighted, as transformers' loss does under gradient accumulation)."""
+    targets = labels[..., 1:]
+    ce = torch.nn.functional.cross_entropy(
+        logits[..., :-1, :].flatten(0, -2).float(),
+        targets.flatten(),
+        ignore_index=-100,
+        reduction="none",
+    )
+    weights = 1.0 + (decision_weight - 1.0) * decision_tokens(targets).flatten().float()
+    total = (ce * weights).sum()
+    return total / (num_items if num_items else (targets != -100).sum().clamp(min=1))
+
+
+def sft_trainer_class(fused_lm_head: bool, decision_weight: float = 1.0):
     """TRL's SFTTrainer with its fused LM head (fused_lm_head, the stage's choice on CUDA);
-    otherwise one that takes the loss from the model's own forward (the stage's on CPU).
+    otherwise one that takes the loss from the model's logits (the stage's on CPU, and
+    wherever decision tokens are weighted).
 
     TRL computes the loss through a fused LM head that projects the hidden states in chunks and
     recomputes each chunk's logits in backward (plus entropy and top-1 metrics): it saves GPU
     memory, and on CPU it cost ~35% of a training step (profiled: 1.65 s of ~4 s per 1,024-token
     micro-batch). On CPU the logits of a micro-batch (~200 MB) fit, so the loss comes from the
     model's cross-entropy over the same completion-masked labels (transformers' Trainer.compute_loss),
-    the same quantity, summed over assistant tokens and divided by their count in the step."""
+    the same quantity, summed over assistant tokens and divided by their count in the step.
+    With decision_weight > 1 the training loss counts each assistant turn's first token that
+    many times (weighted_loss); evaluation loss stays plain, comparable across runs."""
     from transformers import Trainer
     from trl import SFTTrainer
 
-    if fused_lm_head:
+    if fused_lm_head and decision_weight == 1:
         return SFTTrainer
 
     class FullLogitsSFTTrainer(SFTTrainer):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            return Trainer.compute_loss(self, model, inputs, return_outputs, num_items_in_batch)
+            if decision_weight == 1 or not model.training:
+                return Trainer.compute_loss(self, model, inputs, return_outputs, num_items_in_batch)
+            inputs = dict(inputs)
+            labels = inputs.pop("labels")
+            outputs = model(**inputs)
+            loss = weighted_loss(outputs.logits, labels, decision_weight, num_items_in_batch)
+            if self.args.average_tokens_across_devices and num_items_in_batch is not None:
+                loss = loss * self.accelerator.num_processes  # as Trainer.compute_loss does
+            return (loss, outputs) if return_outputs else loss
 
     return FullLogitsSFTTrainer
 
