@@ -8,7 +8,8 @@ evaluate stage does (greedy, evaluate.max_new_tokens.style), once per setting
 (frequency:presence), with the models asked (`base` and folders of models/adapters). Prints, per
 setting and model, the share of replies that repeat a 4-word sequence three times or more,
 distinct-2, and the Twain and Franklin shares of the evaluate stage's style classifier (trained
-here as the stage trains it); writes bench/results/repetition.json.
+here as the stage trains it, cross-fitted on the base model's replies at the server's default
+penalties); writes bench/results/repetition.json.
 """
 
 from __future__ import annotations
@@ -44,11 +45,6 @@ def main() -> int:
     evaluate = yaml.safe_load((ROOT / "params.yaml").read_text("utf-8"))["evaluate"]
     serve = load_params("serve", ServeParams, ROOT / "params.yaml")
     splits = {n: list(read_jsonl(ROOT / f"data/splits/{n}.jsonl")) for n in SPLITS}
-    classifier, report, _ = style.train_style_classifier(
-        from_dict(style.ClassifierParams, evaluate["classifier"], "evaluate.classifier"),
-        splits,
-        read_jsonl(ROOT / "data/tagged/records.jsonl"),
-    )
     items = prompt_sets(read_jsonl(ROOT / "data/heldout/style.jsonl"), [], None)["style"]
     if args.prompts:
         items = items[:: max(1, len(items) // args.prompts)][: args.prompts]
@@ -56,6 +52,17 @@ def main() -> int:
     adapters = {n: p for n, p in adapter_dirs(ROOT / "models/adapters").items() if n in models}
     engine = answers.load_engine(ROOT / "models/base", adapters, serve.engine)
     budget = {"style": evaluate["max_new_tokens"]["style"]}
+    # The evaluate stage's classifier: the base model's replies (at the server's default
+    # penalties, as evaluate answers) in its neutral class, cross-fitted over the prompts.
+    served = answers.Decoding(False, serve.frequency_penalty, serve.presence_penalty)
+    base_replies = answers.answer_all(engine, ["base"], {"style": items}, budget, served)[0]
+    classifier, report, _ = style.cross_fitted_classifier(
+        from_dict(style.ClassifierParams, evaluate["classifier"], "evaluate.classifier"),
+        splits,
+        list(read_jsonl(ROOT / "data/tagged/records.jsonl")),
+        [i.id for i in items],
+        base_replies["base"]["style"],
+    )
     requested = [(i.persona, i.framing) for i in items]
 
     rows = []
