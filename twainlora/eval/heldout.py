@@ -84,11 +84,14 @@ class HeldoutParams:
         if self.items_per_deployment < 1:
             raise ValueError("items_per_deployment must be >= 1")
 
+    def novel_count(self, kind: str) -> int:
+        """How many of a tool kind's items offer another tool's schema and phrasing."""
+        return round(self.novel_share * self.tool_counts[kind])
+
     def deployments(self, novel: bool) -> int:
         """How many deployments the novel (or the other) tool items are spread over."""
-        counts = self.tool_counts.values()
-        novel_items = sum(round(self.novel_share * c) for c in counts)
-        items = novel_items if novel else sum(counts) - novel_items
+        novel_items = sum(self.novel_count(kind) for kind in TOOL_KINDS)
+        items = novel_items if novel else sum(self.tool_counts.values()) - novel_items
         return max(1, math.ceil(items / self.items_per_deployment))
 
 
@@ -452,7 +455,7 @@ def build(
         pool = [c for c in kept if c["id"].startswith("heldout:tool:") and c["kind"] == kind]
         novel = [c for c in pool if c["novel"]]
         plain = [c for c in pool if not c["novel"]]
-        chosen = novel[: int(round(params.novel_share * count))]
+        chosen = novel[: params.novel_count(kind)]
         chosen += plain[: count - len(chosen)]
         chosen += [c for c in novel if c not in chosen][: count - len(chosen)]
         tool += sorted(chosen, key=lambda c: c["id"])
