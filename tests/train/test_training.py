@@ -92,39 +92,34 @@ def test_cpu_speed_up_keeps_autocast_outputs_and_trainable_weights(lora_model):
             assert param.dtype == torch.bfloat16, name
 
 
-@pytest.mark.slow
-def test_cpu_trainer_loss_is_trls_loss(base_model_dir, tmp_path):
+def tiny_trainer(base_model_dir, out, messages, **trainer_class):
+    """A real SmolLM2 SFT trainer on two copies of one conversation (batch 2, no
+    accumulation, float32), built by training.sft_trainer_class(**trainer_class)."""
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(base_model_dir)
-    record = {
-        "messages": [
-            {"role": "user", "content": "Is it raining in Hannibal?"},
-            {"role": "assistant", "content": "Only on the days it is not dry, which is most."},
-        ]
-    }
-    rows = [training.encode(tokenizer, record, 256)] * 2
-    params = from_dict(
-        training.TrainParams,
-        {
-            **shipped_params()["train"],
-            "batch_size": 2,
-            "grad_accum": 1,
-            "bf16": False,
-        },
-        where="test",
+    rows = Dataset.from_list([training.encode(tokenizer, {"messages": messages}, 256)] * 2)
+    section = {**shipped_params()["train"], "batch_size": 2, "grad_accum": 1, "bf16": False}
+    params = from_dict(training.TrainParams, section, where="test")
+    return training.sft_trainer_class(**trainer_class)(
+        model=AutoModelForCausalLM.from_pretrained(base_model_dir),
+        args=training.sft_config(params, 1, out, False),
+        train_dataset=rows,
+        eval_dataset=rows,
+        processing_class=tokenizer,
     )
+
+
+@pytest.mark.slow
+def test_cpu_trainer_loss_is_trls_loss(base_model_dir, tmp_path):
+    messages = [
+        {"role": "user", "content": "Is it raining in Hannibal?"},
+        {"role": "assistant", "content": "Only on the days it is not dry, which is most."},
+    ]
     losses = []
     for fused in (True, False):  # True: TRL's own SFTTrainer (fused LM head), run here on CPU
-        model = AutoModelForCausalLM.from_pretrained(base_model_dir)
-        trainer = training.sft_trainer_class(fused_lm_head=fused)(
-            model=model,
-            args=training.sft_config(params, 1, tmp_path / str(fused), False),
-            train_dataset=Dataset.from_list(rows),
-            eval_dataset=Dataset.from_list(rows),
-            processing_class=tokenizer,
-        )
+        trainer = tiny_trainer(base_model_dir, tmp_path / str(fused), messages, fused_lm_head=fused)
         losses.append(trainer.evaluate()["eval_loss"])
     assert losses[0] == pytest.approx(losses[1], rel=1e-4)
 
@@ -153,29 +148,16 @@ def test_weighted_loss_counts_each_decision_token_weight_times():
 
 @pytest.mark.slow
 def test_decision_weight_changes_the_training_loss_only(base_model_dir, tmp_path):
-    from datasets import Dataset
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(base_model_dir)
-    record = {
-        "messages": [
-            {"role": "user", "content": "Will it rain?"},
-            {"role": "assistant", "content": "Where, friend? Name the town."},
-            {"role": "user", "content": "Hannibal."},
-            {"role": "assistant", "content": "Then bring a hat."},
-        ]
-    }
-    rows = [training.encode(tokenizer, record, 256)] * 2
-    section = {**shipped_params()["train"], "batch_size": 2, "grad_accum": 1, "bf16": False}
-    params = from_dict(training.TrainParams, section, where="test")
-    model = AutoModelForCausalLM.from_pretrained(base_model_dir)
-    trainer = training.sft_trainer_class(fused_lm_head=False, decision_weight=3.0)(
-        model=model,
-        args=training.sft_config(params, 1, tmp_path, False),
-        train_dataset=Dataset.from_list(rows),
-        eval_dataset=Dataset.from_list(rows),
-        processing_class=tokenizer,
+    messages = [
+        {"role": "user", "content": "Will it rain?"},
+        {"role": "assistant", "content": "Where, friend? Name the town."},
+        {"role": "user", "content": "Hannibal."},
+        {"role": "assistant", "content": "Then bring a hat."},
+    ]
+    trainer = tiny_trainer(
+        base_model_dir, tmp_path, messages, fused_lm_head=False, decision_weight=3.0
     )
+    model = trainer.model
     batch = next(iter(trainer.get_train_dataloader()))
     labels = batch["labels"]
     assert int(training.decision_tokens(labels).sum()) == 4  # two turns in each of two rows
