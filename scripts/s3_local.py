@@ -36,8 +36,11 @@ def main(argv: list[str] | None = None) -> int:
         secret_access_key=args.secret_access_key,
         port=args.port,
     )
-    # SIGTERM takes the same way out as Ctrl-C, through the `finally` that stops rclone.
+    # SIGTERM takes the same way out as Ctrl-C, through the `finally` that stops rclone. SIGINT
+    # is set too: a process started in the background by a non-interactive shell (`make test &`,
+    # nohup) inherits it ignored, and Python then leaves it ignored.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     server.start()
     try:
         print(f"S3 server on {server.endpoint}, bucket {args.bucket}, objects in {server.root}")

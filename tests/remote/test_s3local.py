@@ -32,6 +32,9 @@ def test_the_script_serves_until_a_signal(tmp_path, sig):
         + ["--port", "0"],
         stdout=subprocess.PIPE,
         text=True,
+        # Started as a non-interactive shell starts a background job (`make test &`): SIGINT
+        # ignored. Ctrl-C must still stop it (it hung here before the script set its handler).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     try:
         printed = []
@@ -53,7 +56,7 @@ def test_the_script_serves_until_a_signal(tmp_path, sig):
         proc.send_signal(sig)
         try:  # a hang guard: slow under load, never a measure
             code = proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:  # seen once (2026-12-06): say where it stood
+        except subprocess.TimeoutExpired:  # say where it stood
             log = LocalS3(tmp_path / "s3").log_path
             tail = log.read_text("utf-8", "replace")[-2000:] if log.exists() else "(no log)"
             pytest.fail(f"still running 60 s after {sig.name}; rclone's log ends:\n{tail}")
