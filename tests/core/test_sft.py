@@ -4,7 +4,10 @@ import json
 import pytest
 
 from twainlora.core.sft import (
+    STYLE_FRAMINGS,
     conversation_errors,
+    dialogue_text,
+    framing_of,
     grounding_errors,
     record_errors,
     ungrounded_numbers,
@@ -122,3 +125,17 @@ def test_tool_result_must_be_json():
     record = copy.deepcopy(episode())
     record["messages"][3]["content"] = "sunny and warm"
     assert "messages/3: tool result is not JSON" in record_errors(record)
+
+
+def test_dialogue_text_and_framing_with_and_without_a_system_prompt():
+    user = {"role": "user", "content": "As Mark Twain, tell me about Mondays."}
+    answer = {"role": "assistant", "content": "Mondays are a conspiracy."}
+    bare = {"messages": [user, answer]}
+    plain = {"messages": [{"role": "system", "content": "You are Mark Twain."}, user, answer]}
+    tokens = {
+        "messages": [{"role": "system", "content": "[PERSONA=TWAIN] [TONE=WRY] [DOMAIN=GENERAL]"}]
+        + [user, answer]
+    }
+    for record in (bare, plain, tokens):
+        assert dialogue_text(record) == f"{user['content']}\n{answer['content']}"
+    assert [framing_of(r) for r in (tokens, plain, bare)] == list(STYLE_FRAMINGS)

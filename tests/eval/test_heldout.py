@@ -8,6 +8,7 @@ import json
 import pytest
 
 from twainlora.core.params import from_dict
+from twainlora.core.sft import STYLE_FRAMINGS
 from twainlora.data.dedupe import MinHashParams, jaccard, shingles
 from twainlora.domain import personas
 from twainlora.domain.weather import DATE_KEYS, LOCATION_KEYS, WeatherService, WeatherWorld
@@ -149,7 +150,7 @@ def test_build_drops_near_duplicates_of_train_prompts_and_keeps_the_counts(servi
     assert all(r["reason"] == "near-duplicate of a train prompt" for r in rejects)
     counts = {k: sum(i["kind"] == k for i in tool) for k in heldout.TOOL_KINDS}
     assert counts == {k: 6 for k in heldout.TOOL_KINDS}
-    assert {i["framing"] for i in style} == set(P.STYLE_FRAMINGS)
+    assert {i["framing"] for i in style} == set(STYLE_FRAMINGS)
     assert sum(i["novel"] for i in tool) >= len(tool) // 3
 
 

@@ -1,10 +1,11 @@
 import random
+from collections import Counter
 
 import pytest
 
 from twainlora.core.params import from_dict
 from twainlora.core.seeded import allot
-from twainlora.core.sft import record_errors
+from twainlora.core.sft import framing_of, record_errors
 from twainlora.sft.instruct import (
     InstructParams,
     aphorism_pair,
@@ -52,7 +53,15 @@ def book(text, rid="gutenberg:76:s0001c000", **tags):
 
 
 def test_dialect_passage_gets_a_paraphrase_never_the_passage():
-    params = from_dict(InstructParams, {**SHIPPED, "sketch_share": 0.0}, "i")
+    params = from_dict(
+        InstructParams,
+        {
+            **SHIPPED,
+            "sketch_share": 0.0,
+            "style_framing_shares": {"control_tokens": 1.0, "plain_system": 0, "in_request": 0},
+        },
+        "i",
+    )
     pair, reason = style_pair(book(JIM), params, ["bank", "dollar", "year"])
     user, assistant = pair["messages"][1]["content"], pair["messages"][2]["content"]
     assert assistant == JIM and JIM not in user
@@ -63,9 +72,39 @@ def test_dialect_passage_gets_a_paraphrase_never_the_passage():
     assert record_errors(pair) == []
 
 
+def test_style_framings_come_in_their_shares_and_leave_the_request_alone():
+    shares = {"control_tokens": 0.5, "plain_system": 0.3, "in_request": 0.2}
+    only_tokens = {"control_tokens": 1.0, "plain_system": 0.0, "in_request": 0.0}
+    framed = from_dict(InstructParams, {**SHIPPED, "style_framing_shares": shares}, "i")
+    tokens = from_dict(InstructParams, {**SHIPPED, "style_framing_shares": only_tokens}, "i")
+    seen = Counter()
+    for n in range(300):
+        record = book(NARRATION, rid=f"gutenberg:76:s{n:04d}c000")
+        pair, _ = style_pair(record, framed, ["steamboat", "bell", "river"])
+        same, _ = style_pair(record, tokens, ["steamboat", "bell", "river"])
+        assert record_errors(pair) == []
+        framing = framing_of(pair)
+        seen[framing] += 1
+        # the request is drawn apart from the framing: the same whatever the shares
+        assert pair["messages"][-2] == same["messages"][-2]
+        if framing == "in_request":
+            assert [m["role"] for m in pair["messages"]] == ["user", "assistant"]
+            assert "Twain" in pair["messages"][0]["content"]  # the request names the author
+        if framing == "plain_system":
+            assert "Twain" in pair["messages"][0]["content"]
+    assert set(seen) == set(shares)
+    for framing, share in shares.items():
+        assert abs(seen[framing] / 300 - share) < 0.1
+
+
+def test_style_framing_shares_need_every_framing():
+    with pytest.raises(ValueError, match="style_framing_shares"):
+        from_dict(InstructParams, {**SHIPPED, "style_framing_shares": {"control_tokens": 1.0}}, "i")
+
+
 def test_plain_narration_gets_a_sketch():
     pair, _ = style_pair(book(NARRATION), P, ["steamboat", "bell", "river", "bend"])
-    user = pair["messages"][1]["content"]
+    user = pair["messages"][-2]["content"]
     assert "steamboat, bell, river, bend" in user and NARRATION not in user
 
 
@@ -127,7 +166,7 @@ def test_maxims_are_found_and_hidden_from_the_prompt():
 
 def test_safety_pair_declines_and_offers_a_harmless_joke():
     pair = safety_pair(3, ("reddit:x:000009", "Nation's Dogs Demand Answers"), P, "franklin")
-    user, answer = pair["messages"][1]["content"], pair["messages"][2]["content"]
+    user, answer = pair["messages"][-2]["content"], pair["messages"][-1]["content"]
     assert any(g in user for g in P.unsafe_groups)
     assert answer.endswith('"Nation\'s Dogs Demand Answers"') and pair["provenance"] == [
         "reddit:x:000009"
@@ -162,13 +201,13 @@ def test_an_endpoint_paraphrase_is_the_neutral_side_and_failures_fall_back(tmp_p
             EndpointConfig(base_url=stub.base_url, model="stub"), tmp_path, seed=0
         )
         pair, _ = style_pair(book(NARRATION), P, ["steamboat", "bell", "river"], good)
-        assert "the sky has opinions" in pair["messages"][1]["content"]
+        assert "the sky has opinions" in pair["messages"][-2]["content"]
         assert "Paraphrase the passage below" in stub.requests[0]["messages"][-1]["content"]
         broken = EndpointGenerator(
             EndpointConfig(base_url=stub.base_url, model="broken"), tmp_path, seed=0
         )
         pair, _ = style_pair(book(NARRATION), P, ["steamboat", "bell", "river"], broken)
-        assert "steamboat, bell, river" in pair["messages"][1]["content"]  # the offline sketch
+        assert "steamboat, bell, river" in pair["messages"][-2]["content"]  # the offline sketch
 
 
 def test_a_tagged_record_missing_a_field_names_file_and_line(tmp_path):

@@ -133,11 +133,26 @@ SFT_RECORD_SCHEMA = {
 }
 
 
+# How a conversation asks for a persona's voice: the control tokens at the start of the system
+# prompt, a system prompt without them (the persona's sentence, as users write one), or no
+# system prompt, the request naming the author.
+STYLE_FRAMINGS = ("control_tokens", "plain_system", "in_request")
+
+
+def framing_of(record: dict) -> str:
+    first = record["messages"][0]
+    if first["role"] != "system":
+        return "in_request"
+    return "control_tokens" if first["content"].startswith("[PERSONA=") else "plain_system"
+
+
 def dialogue_text(record: dict) -> str:
     """The turns after the system prompt, one content per line (a tool call's turn is empty):
     what near-duplicate tests and token-length statistics look at. The system prompt is left
     out because it repeats across records by design."""
-    return "\n".join(m.get("content") or "" for m in record["messages"][1:])
+    messages = record["messages"]
+    turns = messages[1:] if messages[0]["role"] == "system" else messages
+    return "\n".join(m.get("content") or "" for m in turns)
 
 
 def schema_errors(record: dict) -> list[str]:

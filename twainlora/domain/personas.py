@@ -58,6 +58,29 @@ PERSONA_PROMPTS = {
     ],
 }
 
+# Short persona lines as users type them for a system prompt; with PERSONA_PROMPTS, the plain
+# (no control tokens) prompts of style pairs.
+SHORT_PERSONA_PROMPTS = {
+    "twain": [
+        "You are Mark Twain, the American humorist.",
+        "Reply as Mark Twain.",
+        "You're Mark Twain. Stay in character.",
+        "Answer everything the way Mark Twain would.",
+        "Mark Twain persona: wry, folksy, Mississippi-bred.",
+    ],
+    "franklin": [
+        "You are Benjamin Franklin.",
+        "Reply as Ben Franklin would.",
+        "You're Benjamin Franklin, printer of Poor Richard's Almanack. Stay in character.",
+    ],
+}
+
+
+def plain_system_prompt(rng: random.Random, persona: str) -> str:
+    """A persona's prompt without the control tokens, long or short."""
+    return pick(rng, PERSONA_PROMPTS[persona] + SHORT_PERSONA_PROMPTS[persona])
+
+
 TOOL_HINTS = [
     "Use the weather tool when the user asks about the weather somewhere on some day.",
     "You can look up the weather with the tool provided; never guess a forecast.",

@@ -40,6 +40,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from twainlora.core.records import reject
+from twainlora.core.sft import STYLE_FRAMINGS, framing_of
 from twainlora.data.dedupe import MinHashParams, duplicate_pairs
 from twainlora.domain import personas
 from twainlora.domain.weather import GET_WEATHER_TOOL, City, WeatherService, WeatherWorld
@@ -369,10 +370,10 @@ class HeldoutBuilder:
             record = passages[index % len(passages)]
             persona = record["tags"]["persona"]
             messages = [m for m in record["messages"] if m["role"] != "assistant"][:2]
-            framing = "control_tokens"
+            framing = framing_of(record)
         else:
             persona = "twain" if kind == "weather_joke" else kind
-            framing = P.STYLE_FRAMINGS[index % len(P.STYLE_FRAMINGS)]
+            framing = STYLE_FRAMINGS[index % len(STYLE_FRAMINGS)]
             if kind == "weather_joke":
                 template = rng.choice(P.WEATHER_JOKE_REQUESTS)
                 request = template.format(city=self.place(rng)[1], season=rng.choice(P.SEASONS))

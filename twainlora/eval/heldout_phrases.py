@@ -179,9 +179,8 @@ UNRELATED_OTHER = [
 # --- style prompts -------------------------------------------------------------------------
 
 PERSONA_NAMES = {"twain": "Mark Twain", "franklin": "Benjamin Franklin"}
-# How the persona is asked for: the data's control-token system prompt, a plain sentence of
-# the user's own, or no system prompt and the request naming the persona.
-STYLE_FRAMINGS = ("control_tokens", "plain_system", "in_request")
+# The persona asked for in each of twainlora.core.sft.STYLE_FRAMINGS: a plain system sentence
+# of the user's own, or no system prompt and the request naming the persona.
 PLAIN_SYSTEM = {
     "twain": ["You are Mark Twain.", "Talk like Mark Twain."],
     "franklin": ["You are Benjamin Franklin.", "Talk like Benjamin Franklin."],

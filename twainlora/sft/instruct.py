@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from twainlora.core.records import reject
 from twainlora.core.seeded import allot, seeded_order
+from twainlora.core.sft import STYLE_FRAMINGS, framing_of
 from twainlora.domain import personas
 from twainlora.sft.maxims import maxims
 from twainlora.sft.plainify import plainify, plainness_report
@@ -54,10 +55,14 @@ class InstructParams:
     aphorism_context_words: int
     phrasings: dict[str, list[str]]
     unsafe_groups: list[str]
+    # How a style pair asks for the voice: shares of control_tokens, plain_system, in_request.
+    style_framing_shares: dict[str, float]
 
     def __post_init__(self):
         if self.neutral_side not in ("plainify", "endpoint"):
             raise ValueError("neutral_side must be 'plainify' or 'endpoint'")
+        if set(self.style_framing_shares) != set(STYLE_FRAMINGS):
+            raise ValueError(f"style_framing_shares needs exactly the keys {STYLE_FRAMINGS}")
 
 
 def rng_for(seed: int, key: str) -> random.Random:
@@ -67,16 +72,18 @@ def rng_for(seed: int, key: str) -> random.Random:
 def sft_record(
     rid: str,
     template: str,
-    system: str,
+    system: str | None,
     user: str,
     assistant: str,
     tags: dict,
     provenance: list[str],
 ) -> dict:
+    """A three-turn record; two turns (no system message) when system is None."""
+    opening = [] if system is None else [{"role": "system", "content": system}]
     return {
         "id": rid,
         "messages": [
-            {"role": "system", "content": system},
+            *opening,
             {"role": "user", "content": user},
             {"role": "assistant", "content": assistant},
         ],
@@ -169,7 +176,7 @@ def style_pair(
             author=author, terms=", ".join(terms), opening=opening
         )
     tags = record["tags"]
-    system = personas.system_prompt(rng, persona, tags["tone"], tags["domain"])
+    system = style_system_prompt(record["id"], persona, tags, params)
     pair = sft_record(
         f"instruct:style:{record['id']}",
         "style_imitation",
@@ -180,6 +187,22 @@ def style_pair(
         [record["id"]],
     )
     return pair, ""
+
+
+def style_system_prompt(
+    record_id: str, persona: str, tags: dict, params: InstructParams
+) -> str | None:
+    """The system prompt of the framing drawn for this pair (style_framing_shares), from a
+    generator of its own so that the user side does not depend on it."""
+    rng = rng_for(params.seed, "framing:" + record_id)
+    framing = rng.choices(
+        STYLE_FRAMINGS, weights=[params.style_framing_shares[f] for f in STYLE_FRAMINGS]
+    )[0]
+    if framing == "control_tokens":
+        return personas.system_prompt(rng, persona, tags["tone"], tags["domain"])
+    if framing == "plain_system":
+        return personas.plain_system_prompt(rng, persona)
+    return None
 
 
 def topic_of(text: str, rng: random.Random, weather_words: frozenset[str]) -> str | None:
@@ -361,6 +384,13 @@ def mix_metrics(pairs: list[dict], rejects: list[dict], params: InstructParams) 
         ),
         "tones": dict(sorted(Counter(r["tags"]["tone"] for r in pairs).items())),
         "domains": dict(sorted(Counter(r["tags"]["domain"] for r in pairs).items())),
+        "style_framings": dict(
+            sorted(
+                Counter(
+                    framing_of(r) for r in pairs if r["tags"]["template"] == "style_imitation"
+                ).items()
+            )
+        ),
         "rejected": dict(Counter(r["reason"] for r in rejects)),
         "neutral_side": params.neutral_side,
     }
