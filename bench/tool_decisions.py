@@ -7,24 +7,23 @@ engine, scored as the evaluate stage scores them, per kind and seen / novel sche
 The same answers as evaluate's tool half for these adapters (same engine, template, grammar,
 decoding), without the style prompts, the base model or the classifier: minutes instead of
 evaluate's quarter hour, for comparing a training candidate (another worktree's adapter)
-with the committed one on the same items. Writes bench/results/tool_decisions.json (rates)
-and tool_decisions.jsonl (every reply with its scores).
+with the committed one on the same items. Writes bench/results/tool_decisions.json (the
+rates as metrics/eval.json gives them, twainlora.eval.decisions.decision_metrics) and
+tool_decisions.jsonl (every reply with its scores).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
-from collections import defaultdict
 from pathlib import Path
 
-from twainlora.core.jsonl import read_jsonl, write_json
+from twainlora.core.jsonl import read_jsonl, write_json, write_jsonl
 from twainlora.core.params import load_params
 from twainlora.eval import answers, decisions
-from twainlora.eval.prompts import Item
+from twainlora.eval.prompts import prompt_sets
 from twainlora.serve.settings import ServeParams
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,18 +44,8 @@ def main() -> int:
             parser.error(f"{spec!r}: expected name=path of a PEFT adapter folder")
         adapters[name] = Path(path)
     kinds = args.kinds.split(",")
-    rows = [r for r in read_jsonl(args.heldout) if r["kind"] in kinds]
-    items = [
-        Item(
-            id=r["id"],
-            kind=r["kind"],
-            messages=tuple(r["messages"]),
-            tools=tuple(r["tools"]),
-            novel=r.get("novel", False),
-            expect=r["expect"],
-        )
-        for r in rows
-    ]
+    tool = prompt_sets([], read_jsonl(args.heldout), None)["tool"]
+    items = [i for i in tool if i.kind in kinds]
     served = load_params("serve", ServeParams, ROOT / "params.yaml")
     engine = answers.load_engine(ROOT / "models/base", adapters, served.engine)
     decoding = answers.Decoding(
@@ -65,24 +54,25 @@ def main() -> int:
     texts, stats = answers.answer_all(
         engine, list(adapters), {"tool": items}, {"tool": args.max_tokens}, decoding
     )
-    rates = {}
-    with open(ROOT / "bench/results/tool_decisions.jsonl", "w", encoding="utf-8") as out:
-        for name in adapters:
-            outcomes: dict[str, list[bool]] = defaultdict(list)
-            for row, text in zip(rows, texts[name]["tool"], strict=True):
-                scores = decisions.score_decision(row, text)
-                for rate, ok in scores.items():
-                    outcomes[rate].append(ok)
-                    outcomes[f"{rate}/{'novel' if row.get('novel') else 'seen'}"].append(ok)
-                line = {"model": name, "id": row["id"], "reply": text, "scores": scores}
-                out.write(json.dumps(line, ensure_ascii=False) + "\n")
-            rates[name] = {
-                rate: {"rate": round(sum(v) / len(v), 3), "n": len(v)}
-                for rate, v in sorted(outcomes.items())
-            }
-    for rate in sorted({r for by_rate in rates.values() for r in by_rate}):
-        cells = (f"{n} {rates[n][rate]['rate']:.2f}" for n in adapters if rate in rates[n])
-        print(f"{rate:>40}: " + "  ".join(cells) + f"  (n {next(iter(rates.values()))[rate]['n']})")
+    scored = [i.decision() for i in items]
+    rates = {name: decisions.decision_metrics(scored, texts[name]["tool"]) for name in adapters}
+    write_jsonl(
+        ROOT / "bench/results/tool_decisions.jsonl",
+        (
+            {"model": name, "id": item.id, "reply": text,
+             "scores": decisions.score_decision(decision, text)}
+            for name in adapters
+            for item, decision, text in zip(items, scored, texts[name]["tool"], strict=True)
+        ),
+    )  # fmt: skip
+    for rate in decisions.RATES:
+        by_model = {n: rates[n][rate] for n in adapters if rates[n][rate]["n"]}
+        if by_model:
+            cells = "  ".join(
+                f"{n} {r['rate']:.2f} (seen {r['seen']}, novel {r['novel']})"
+                for n, r in by_model.items()
+            )
+            print(f"{rate:>30}: {cells}  (n {next(iter(by_model.values()))['n']})")
     write_json(
         ROOT / "bench/results/tool_decisions.json",
         {
