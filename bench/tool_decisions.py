@@ -20,6 +20,8 @@ import platform
 import sys
 from pathlib import Path
 
+import yaml
+
 from twainlora.core.jsonl import read_jsonl, write_json, write_jsonl
 from twainlora.core.params import load_params
 from twainlora.eval import answers, decisions
@@ -35,8 +37,12 @@ def main() -> int:
     parser.add_argument("adapters", nargs="+", help="name=path of a PEFT adapter folder")
     parser.add_argument("--heldout", type=Path, default=ROOT / "data/heldout/tool.jsonl")
     parser.add_argument("--kinds", default=KINDS)
-    parser.add_argument("--max-tokens", type=int, default=48)  # evaluate.max_new_tokens.tool
+    parser.add_argument("--max-tokens", type=int, default=None, help="evaluate's by default")
     args = parser.parse_args()
+    if args.max_tokens is None:
+        args.max_tokens = yaml.safe_load((ROOT / "params.yaml").read_text())["evaluate"][
+            "max_new_tokens"
+        ]["tool"]
     adapters = {}
     for spec in args.adapters:
         name, sep, path = spec.partition("=")

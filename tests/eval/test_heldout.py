@@ -119,6 +119,24 @@ def test_relative_dates_resolve_against_the_system_prompt(service):
         assert today.isoformat() in system or spelled in system
 
 
+def test_a_weekday_is_asked_for_only_where_the_system_prompt_names_today_s(service):
+    # "on Friday" under "Today's date is 2026-03-02." has no answer short of a calendar.
+    b = builder(service)
+    asked = 0
+    for i in range(60):
+        item = b.tool_item("call_relative", i, novel=False)
+        system, request = item["messages"][0]["content"], item["messages"][1]["content"]
+        day = dt.date.fromisoformat(item["expect"]["date"])
+        if dates.WEEKDAYS[day.weekday()] in request:
+            asked += 1
+            today = next(d for d in dates.WEEKDAYS if d in system)
+            ahead = (
+                dates.WEEKDAYS.index(dates.WEEKDAYS[day.weekday()]) - dates.WEEKDAYS.index(today)
+            ) % 7
+            assert 2 <= ahead <= 6, (system, request)
+    assert asked  # the kind is still asked, under the prompts that allow it
+
+
 def test_novel_items_use_no_name_or_phrasing_of_the_training_data(service):
     assert not set(P.NOVEL_TOOL_NAMES) & set(phrases.TOOL_NAMES + ["get_weather"])
     assert not set(P.NOVEL_LOCATION_KEYS) & set(LOCATION_KEYS)

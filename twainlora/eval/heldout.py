@@ -120,6 +120,12 @@ class Deployment:
     tools: list[dict]
     system: str
 
+    @property
+    def names_weekday(self) -> bool:
+        """Whether the system prompt says which weekday today is: without it "on Friday"
+        has no answer a model could work out."""
+        return dates.WEEKDAYS[self.today.weekday()] in self.system
+
 
 def novel_schema(rng: random.Random) -> Schema:
     loc, day = rng.choice(P.NOVEL_LOCATION_KEYS), rng.choice(P.NOVEL_DATE_KEYS)
@@ -222,7 +228,7 @@ class HeldoutBuilder:
             )
             return rng.choice(P.NOVEL_SYSTEM_PROMPTS[persona]).format(date_sentence=sentence)
         prompt = personas.system_prompt(rng, persona, personas.PERSONA_TONE[persona], "weather")
-        return f"{prompt} Today's date is {today.isoformat()}."
+        return f"{prompt} {dates.date_sentence(rng, today)}"
 
     def tools(self, rng, novel: bool) -> tuple[Schema, list[dict]]:
         schema = novel_schema(rng) if novel else Schema(GET_WEATHER_TOOL)
@@ -240,11 +246,12 @@ class HeldoutBuilder:
             return rng.choice([f"on the {nth} of {month}", f"on {month} {nth}"]), day
         return dates.explicit_date_phrase(rng, day), day
 
-    def relative_day(self, rng, today: dt.date, novel: bool) -> tuple[str, dt.date]:
+    def relative_day(self, rng, deployment: Deployment, novel: bool) -> tuple[str, dt.date]:
+        today = deployment.today
         if novel:
             phrase, offset = rng.choice(P.NOVEL_RELATIVE)
             return phrase, today + dt.timedelta(days=offset)
-        phrase, day, _ = dates.relative_date(rng, today)
+        phrase, day, _ = dates.relative_date(rng, today, weekdays=deployment.names_weekday)
         return phrase, day
 
     def request(self, rng, loc: str, when: str, novel: bool) -> str:
@@ -313,7 +320,7 @@ class HeldoutBuilder:
             if kind == "call_explicit":
                 when, day = self.explicit_day(rng, today, novel)
             else:
-                when, day = self.relative_day(rng, today, novel)
+                when, day = self.relative_day(rng, deployment, novel)
             if kind == "after_error" and rng.random() < 0.5:
                 loc = rng.choice(self.unknown_places)
             messages.append({"role": "user", "content": self.request(rng, loc, when, novel)})
@@ -332,7 +339,7 @@ class HeldoutBuilder:
                 messages += self.call_turns(schema, loc, day, result)
                 expect = {"call": False, "result": result}
         elif kind == "missing_place":
-            when, _ = self.relative_day(rng, today, novel)
+            when, _ = self.relative_day(rng, deployment, novel)
             bank = P.NOVEL_NO_PLACE_REQUESTS if novel else phrases.NO_PLACE_REQUESTS
             messages.append({"role": "user", "content": rng.choice(bank).format(when=when)})
             expect = {"call": False, "ask": "location"}

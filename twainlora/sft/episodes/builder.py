@@ -15,7 +15,12 @@ from dataclasses import dataclass, field
 from twainlora.domain import personas
 from twainlora.domain.weather import City, WeatherService, WeatherWorld
 from twainlora.sft.episodes.cases import SESSION_FIRST, SESSION_LATER, EpisodeParams
-from twainlora.sft.episodes.dates import WEEKDAYS, explicit_date_phrase, human_date, relative_date
+from twainlora.sft.episodes.dates import (
+    date_sentence,
+    explicit_date_phrase,
+    human_date,
+    relative_date,
+)
 from twainlora.sft.episodes.phrases import (
     API_FAILURES,
     FAHRENHEIT_SUFFIXES,
@@ -104,13 +109,7 @@ class EpisodeBuilder:
         parts = [
             prompt,
             personas.pick(rng, personas.TOOL_HINTS),
-            rng.choice(
-                [
-                    f"Today is {human_date(today)}, {today.year}.",
-                    f"Today's date is {today.isoformat()}.",
-                    f"The current date is {today.isoformat()} ({WEEKDAYS[today.weekday()]}).",
-                ]
-            ),
+            date_sentence(rng, today),
         ]
         return " ".join(p for p in parts if p)
 

@@ -38,9 +38,24 @@ def explicit_date_phrase(rng: random.Random, d: dt.date) -> str:
     )
 
 
-def relative_date(rng: random.Random, today: dt.date) -> tuple[str, dt.date, str]:
-    """(phrase, resolved date, what to call it in the answer)."""
-    kind = rng.choice(["today", "tomorrow", "day_after", "weekday", "in_days"])
+def date_sentence(rng: random.Random, today: dt.date) -> str:
+    """How a system prompt states today's date: two of the three ways name the weekday."""
+    return rng.choice(
+        [
+            f"Today is {human_date(today)}, {today.year}.",
+            f"Today's date is {today.isoformat()}.",
+            f"The current date is {today.isoformat()} ({WEEKDAYS[today.weekday()]}).",
+        ]
+    )
+
+
+def relative_date(
+    rng: random.Random, today: dt.date, weekdays: bool = True
+) -> tuple[str, dt.date, str]:
+    """(phrase, resolved date, what to call it in the answer). weekdays=False: never "on
+    Friday", for a conversation that does not say which weekday today is."""
+    kinds = ["today", "tomorrow", "day_after", "weekday", "in_days"]
+    kind = rng.choice(kinds if weekdays else [k for k in kinds if k != "weekday"])
     if kind == "today":
         return rng.choice(["today", "this afternoon", "right now"]), today, "today"
     if kind == "tomorrow":
