@@ -1,15 +1,15 @@
 """The repetition guard: degeneration and voice of greedy style replies under several
-frequency/presence penalties, to choose serve.frequency_penalty and presence_penalty.
+settings, to choose serve.frequency_penalty, presence_penalty and no_repeat_ngram_size.
 
-    python bench/repetition.py [--settings 0:0,0.3:0,0.6:0,0:0.6] [--prompts 72] [--models style]
+    python bench/repetition.py [--settings 0.7:0:0,0.7:0:5] [--prompts 72] [--models style]
 
 Answers the held-out style prompts (data/heldout/style.jsonl) on the server's path as the
 evaluate stage does (greedy, evaluate.max_new_tokens.style), once per setting
-(frequency:presence), with the models asked (`base` and folders of models/adapters). Prints, per
-setting and model, the share of replies that repeat a 4-word sequence three times or more,
-distinct-2, and the Twain and Franklin shares of the evaluate stage's style classifier (trained
-here as the stage trains it, cross-fitted on the base model's replies at the server's default
-penalties); writes bench/results/repetition.json.
+(frequency_penalty:presence_penalty:no_repeat_ngram_size), with the models asked (`base` and
+folders of models/adapters). Prints, per setting and model, the share of replies that repeat
+a 4-word sequence three times or more, distinct-2, and the Twain and Franklin shares of the
+evaluate stage's style classifier (trained here as the stage trains it, cross-fitted on the
+base model's replies at the server's defaults); writes bench/results/repetition.json.
 """
 
 from __future__ import annotations
@@ -36,11 +36,14 @@ SPLITS = ("train_style", "eval_style", "train_tool", "eval_tool")
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--settings", default="0:0,0.3:0,0.6:0,0:0.6")
+    parser.add_argument("--settings", default="0.7:0:0,0.7:0:4,0.7:0:5,0.7:0:6")
     parser.add_argument("--prompts", type=int, default=None, help="every k-th; default: all")
     parser.add_argument("--models", default="style", help="comma-separated")
     args = parser.parse_args()
-    settings = [tuple(float(v) for v in s.split(":")) for s in args.settings.split(",")]
+    settings = []
+    for setting in args.settings.split(","):
+        frequency, presence, ngram = (setting.split(":") + ["0"])[:3]
+        settings.append((float(frequency), float(presence), int(ngram)))
 
     evaluate = yaml.safe_load((ROOT / "params.yaml").read_text("utf-8"))["evaluate"]
     serve = load_params("serve", ServeParams, ROOT / "params.yaml")
@@ -54,7 +57,9 @@ def main() -> int:
     budget = {"style": evaluate["max_new_tokens"]["style"]}
     # The evaluate stage's classifier: the base model's replies (at the server's default
     # penalties, as evaluate answers) in its neutral class, cross-fitted over the prompts.
-    served = answers.Decoding(False, serve.frequency_penalty, serve.presence_penalty)
+    served = answers.Decoding(
+        False, serve.frequency_penalty, serve.presence_penalty, serve.no_repeat_ngram_size
+    )
     base_replies = answers.answer_all(engine, ["base"], {"style": items}, budget, served)[0]
     classifier, report, _ = style.cross_fitted_classifier(
         from_dict(style.ClassifierParams, evaluate["classifier"], "evaluate.classifier"),
@@ -66,8 +71,8 @@ def main() -> int:
     requested = [(i.persona, i.framing) for i in items]
 
     rows = []
-    for frequency, presence in settings:
-        decoding = answers.Decoding(False, frequency, presence)
+    for frequency, presence, ngram in settings:
+        decoding = answers.Decoding(False, frequency, presence, ngram)
         start = time.perf_counter()
         texts, stats = answers.answer_all(engine, models, {"style": items}, budget, decoding)
         seconds = time.perf_counter() - start
@@ -78,6 +83,7 @@ def main() -> int:
             row = {
                 "frequency_penalty": frequency,
                 "presence_penalty": presence,
+                "no_repeat_ngram_size": ngram,
                 "model": model,
                 "repeats_4gram_3x": degeneration["repeats_4gram_3x"]["rate"],
                 "distinct_2": degeneration["distinct_2"],
@@ -86,7 +92,7 @@ def main() -> int:
             }
             rows.append(row)
             print(
-                f"freq {frequency:.2f} pres {presence:.2f} {model:>10}: repeats "
+                f"freq {frequency:.2f} pres {presence:.2f} ngram {ngram} {model:>10}: repeats "
                 f"{row['repeats_4gram_3x']:.2f}, distinct-2 {row['distinct_2']:.2f}, Twain "
                 f"{row['twain_share']}, Franklin {row['franklin_share']}"
             )

@@ -55,7 +55,10 @@ def main() -> int:
     served = load_params("serve", ServeParams, ROOT / "params.yaml")
     engine = answers.load_engine(ROOT / "models/base", adapters, served.engine)
     decoding = answers.Decoding(
-        served.parallel_tool_calls, served.frequency_penalty, served.presence_penalty
+        served.parallel_tool_calls,
+        served.frequency_penalty,
+        served.presence_penalty,
+        served.no_repeat_ngram_size,
     )
     texts, stats = answers.answer_all(
         engine, list(adapters), {"tool": items}, {"tool": args.max_tokens}, decoding

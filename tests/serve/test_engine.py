@@ -8,6 +8,7 @@ from live_server import make_adapters
 from twainlora.core.tokens import load_tokenizer
 from twainlora.core.toolcalls import tool_grammar
 from twainlora.domain.weather import GET_WEATHER_TOOL
+from twainlora.eval.decisions import repeats_itself
 from twainlora.serve import engine as engine_module
 from twainlora.serve.engine import (
     Detokenizer,
@@ -17,6 +18,7 @@ from twainlora.serve.engine import (
     Sampling,
     adapter_dirs,
     penalize,
+    repeated_ngram_ends,
     sample,
 )
 
@@ -149,6 +151,33 @@ def test_penalties_change_text_replies_only_and_keep_batching_exact(engine):
     tool_rows = [i for i, (_, _, g) in enumerate(requests) if g is not None]
     assert [alone[i] for i in tool_rows] == [plain[i] for i in tool_rows]
     assert any(alone[i].text != plain[i].text for i in text_rows)
+
+
+def test_repeated_ngram_ends_are_the_tokens_that_would_repeat_a_run():
+    ids = [5, 6, 7, 8, 5, 6, 7]
+    assert repeated_ngram_ends(ids, 4) == [8]  # 5 6 7 8 again
+    assert repeated_ngram_ends(ids, 3) == [8]  # 6 7 8 again
+    assert repeated_ngram_ends(ids, 5) == []  # 8 5 6 7 _ was never followed
+    assert repeated_ngram_ends([1, 2, 1, 3, 1], 2) == [2, 3]
+    assert repeated_ngram_ends(ids, 0) == [] and repeated_ngram_ends([5], 2) == []
+
+
+def test_no_repeat_ngram_size_breaks_a_loop_and_leaves_tool_calls_alone(engine):
+    """The base model's greedy reply to this request loops (a 4-word run three times: the
+    evaluate stage's degeneration measure); with the guard it does not, in a batch as
+    alone, and replies under the tool grammar are untouched."""
+    loose = replace(GREEDY, max_tokens=80)
+    guarded = replace(loose, no_repeat_ngram_size=3)
+    looping = engine.render([{"role": "user", "content": "Repeat after me: la la la."}], None)
+    assert repeats_itself(finish(engine.generate("base", looping, loose)).text)
+    requests = [("base", looping, None), *requests_for(engine)[: 2 * len(PROMPTS)]]
+    alone = [finish(engine.generate(m, ids, guarded, g)) for m, ids, g in requests]
+    queued = [engine.generate(m, ids, guarded, g) for m, ids, g in requests]
+    assert [finish(events) for events in queued] == alone
+    assert not repeats_itself(alone[0].text)
+    for (m, ids, g), guarded_reply in zip(requests, alone, strict=True):
+        if g is not None:
+            assert guarded_reply == finish(engine.generate(m, ids, loose, g))
 
 
 def test_seeded_sampling_does_not_depend_on_the_batch(engine):

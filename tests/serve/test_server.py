@@ -229,6 +229,7 @@ OK_BODY = {"model": "base", "messages": [{"role": "user", "content": "Hi"}], "ma
         ({"model": "base", "messages": "hi"}, API_KEY, 422, "invalid_type"),
         ({**OK_BODY, "temperature": "hot"}, API_KEY, 422, "invalid_type"),
         ({**OK_BODY, "frequency_penalty": 3}, API_KEY, 422, "invalid_type"),
+        ({**OK_BODY, "no_repeat_ngram_size": -1}, API_KEY, 422, "invalid_type"),
         ({**OK_BODY, "model": "gpt-4"}, API_KEY, 404, "model_not_found"),
         (
             {**OK_BODY, "messages": [{"role": "user", "content": "word " * 3000}]},

@@ -29,9 +29,11 @@ class Decoding:
     """The request settings every answer is generated with, besides max_tokens."""
 
     parallel_tool_calls: bool  # the server's default: serve.parallel_tool_calls
-    # The server's repetition guard: serve.frequency_penalty and presence_penalty
+    # The server's repetition guard: serve.frequency_penalty, presence_penalty and
+    # no_repeat_ngram_size
     frequency_penalty: float = 0.0
     presence_penalty: float = 0.0
+    no_repeat_ngram_size: int = 0
     temperature: float = 0.0  # greedy
     top_p: float = 1.0
 
@@ -43,6 +45,7 @@ class Decoding:
             seed=None,
             frequency_penalty=self.frequency_penalty,
             presence_penalty=self.presence_penalty,
+            no_repeat_ngram_size=self.no_repeat_ngram_size,
         )
 
     def describe(self) -> dict:

@@ -42,6 +42,8 @@ class Sampling:
     # OpenAI's penalties on the tokens generated so far (penalize); the repetition guard.
     frequency_penalty: float = 0.0
     presence_penalty: float = 0.0
+    # transformers' no_repeat_ngram_size: no n tokens of the reply twice (0: off).
+    no_repeat_ngram_size: int = 0
 
 
 @dataclass(frozen=True)
@@ -381,17 +383,32 @@ def apply_grammar(logits, rows: list[tuple[int, object]]) -> None:
 
 
 def penalize(logits, ids: list[int], sampling: Sampling) -> None:
-    """OpenAI's frequency and presence penalties, in place on one row of logits: a token
-    generated n times so far loses n x frequency_penalty + presence_penalty. The engine
-    applies them to replies decoded without a tool grammar only: a call's JSON repeats its
-    quotes and a date its digits by necessity."""
-    if not ids or not (sampling.frequency_penalty or sampling.presence_penalty):
+    """The repetition guard, in place on one row of logits. OpenAI's frequency and presence
+    penalties: a token generated n times so far loses n x frequency_penalty +
+    presence_penalty. And no_repeat_ngram_size n: a token that would end a run of n tokens
+    the reply already holds is ruled out (-inf), as transformers' generate does; a loop
+    breaks the first time it would come round. The engine applies the guard to replies
+    decoded without a tool grammar only: a call's JSON repeats its quotes and a date its
+    digits by necessity."""
+    if not ids:
         return
     import torch
 
-    tokens, counts = torch.unique(torch.tensor(ids), return_counts=True)
-    logits[tokens] -= counts.to(logits.dtype) * sampling.frequency_penalty
-    logits[tokens] -= sampling.presence_penalty
+    if sampling.frequency_penalty or sampling.presence_penalty:
+        tokens, counts = torch.unique(torch.tensor(ids), return_counts=True)
+        logits[tokens] -= counts.to(logits.dtype) * sampling.frequency_penalty
+        logits[tokens] -= sampling.presence_penalty
+    banned = repeated_ngram_ends(ids, sampling.no_repeat_ngram_size)
+    if banned:
+        logits[banned] = float("-inf")
+
+
+def repeated_ngram_ends(ids: list[int], n: int) -> list[int]:
+    """The tokens that would make ids end in an n-gram it already holds (n < 2: none)."""
+    if n < 2 or len(ids) < n:
+        return []
+    prefix = ids[len(ids) - n + 1 :]
+    return [ids[i + n - 1] for i in range(len(ids) - n + 1) if ids[i : i + n - 1] == prefix]
 
 
 def sample(logits, temperature: float, top_p: float, generator) -> int:

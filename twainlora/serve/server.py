@@ -4,7 +4,8 @@
 
 GET /health, GET /v1/models (ids: `base` and one per folder under models/adapters/),
 POST /v1/chat/completions (messages, tools, tool_choice, temperature, top_p, frequency_penalty,
-presence_penalty, max_tokens, stop, seed, stream). `model` picks the adapter, as in TGI. Tool calls are decoded under a grammar
+presence_penalty, max_tokens, stop, seed, stream; and transformers' no_repeat_ngram_size, which
+OpenAI's API has not). `model` picks the adapter, as in TGI. Tool calls are decoded under a grammar
 (twainlora.core.toolcalls) so that every call the server returns parses and fits its schema.
 Errors have OpenAI's shape, {"error": {"message", "type", "param", "code"}}.
 
@@ -125,6 +126,9 @@ class ChatRequest(_Lenient):
     top_p: float | None = Field(None, gt=0, le=1)
     frequency_penalty: float | None = Field(None, ge=-2, le=2)
     presence_penalty: float | None = Field(None, ge=-2, le=2)
+    # Not OpenAI's: transformers' generate option, for the server's repetition guard
+    # (serve.no_repeat_ngram_size when unset; 0 turns it off).
+    no_repeat_ngram_size: int | None = Field(None, ge=0)
     max_tokens: int | None = Field(None, ge=1)
     max_completion_tokens: int | None = Field(None, ge=1)
     stop: str | Annotated[list[str], Field(max_length=4)] | None = None
@@ -278,6 +282,11 @@ def prepare(req: ChatRequest, engine: Engine, params: ServeParams) -> Job:
         ),
         presence_penalty=(
             params.presence_penalty if req.presence_penalty is None else req.presence_penalty
+        ),
+        no_repeat_ngram_size=(
+            params.no_repeat_ngram_size
+            if req.no_repeat_ngram_size is None
+            else req.no_repeat_ngram_size
         ),
         seed=req.seed,
         stop=stop,

@@ -22,6 +22,7 @@ class ServeParams:
     # a 135M model fall into loops. Applied to replies without tools (engine.penalize).
     frequency_penalty: float
     presence_penalty: float
+    no_repeat_ngram_size: int  # 0: off
     parallel_tool_calls: bool  # when a request does not say
     max_body_bytes: int
     graceful_shutdown_s: int
@@ -35,3 +36,5 @@ class ServeParams:
             raise ValueError("temperature must be in [0, 2] and top_p in (0, 1]")
         if not (-2 <= self.frequency_penalty <= 2 and -2 <= self.presence_penalty <= 2):
             raise ValueError("frequency_penalty and presence_penalty must be in [-2, 2]")
+        if self.no_repeat_ngram_size < 0:
+            raise ValueError("no_repeat_ngram_size must be >= 0 (0: off)")
