@@ -267,3 +267,21 @@ def test_the_stage_writes_the_same_bytes_twice_and_nothing_near_train(workdir):
     assert rejects, "the verbatim train prompts were among the candidates and were rejected"
     metrics = json.loads((workdir / "metrics/heldout.json").read_text())
     assert sum(metrics["tool"].values()) == len(tool)
+
+
+def test_the_tool_reply_budget_holds_the_longest_call_an_item_can_expect():
+    # A call cut before </tool_call> is no call: evaluate's budget of 48 tokens once scored
+    # 45 of 111 due calls that way. The longest names of the held-out schemas, a long place
+    # with its country, an ISO date, the closing tag and the end of turn must fit.
+    from twainlora.core.tokens import load_tokenizer
+
+    tokenizer = load_tokenizer("smollm2")
+    budget = shipped_params()["evaluate"]["max_new_tokens"]["tool"]
+    arguments = {
+        max(P.NOVEL_LOCATION_KEYS + LOCATION_KEYS, key=len): "Sri Jayewardenepura Kotte, Sri Lanka",
+        max(P.NOVEL_DATE_KEYS + DATE_KEYS, key=len): "2027-12-31",
+    }
+    name = max(P.NOVEL_TOOL_NAMES + phrases.TOOL_NAMES, key=len)
+    call = json.dumps({"name": name, "arguments": arguments})
+    tokens = len(tokenizer(f"<tool_call>{call}</tool_call><|im_end|>")["input_ids"])
+    assert tokens + 8 <= budget, (tokens, budget)  # 8: room for a unit or a longer place
