@@ -21,6 +21,7 @@ from huggingface_hub import InferenceClient
 from live_server import make_adapters, start_server, stop_server
 
 from twainlora.domain.weather import GET_WEATHER_TOOL, WeatherService
+from twainlora.eval.decisions import repeats_itself
 
 from conftest import FIXTURES, ROOT
 
@@ -252,6 +253,7 @@ OK_BODY = {"model": "base", "messages": [{"role": "user", "content": "Hi"}], "ma
         "wrong-type",
         "bad-number",
         "penalty-range",
+        "ngram-range",
         "model",
         "context",
         "no-key",
@@ -268,6 +270,22 @@ def test_errors_have_openai_shape_and_server_keeps_serving(server, body, key, st
     assert error["code"] == code and error["message"]
     after = post(server, OK_BODY)
     assert after.status_code == 200 and after.json()["choices"][0]["message"]["content"]
+
+
+def test_the_repetition_guard_is_the_default_and_a_request_may_set_it(client):
+    # The base model loops on this greedily. no_repeat_ngram_size (through the openai
+    # client's extra_body) 0 lets it; the server's default (5) changes the reply; 3 leaves
+    # no 4-word run three times.
+    messages = [{"role": "user", "content": "Repeat after me: la la la."}]
+    plain = {"frequency_penalty": 0, "max_tokens": 80, "model": "base", "messages": messages}
+
+    def reply(**extra) -> str:
+        return chat(client, **plain, **extra).choices[0].message.content
+
+    off = reply(extra_body={"no_repeat_ngram_size": 0})
+    assert repeats_itself(off)
+    assert reply() != off
+    assert not repeats_itself(reply(extra_body={"no_repeat_ngram_size": 3}))
 
 
 def test_openai_client_raises_typed_errors(server, client):
