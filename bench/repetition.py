@@ -57,9 +57,7 @@ def main() -> int:
     budget = {"style": evaluate["max_new_tokens"]["style"]}
     # The evaluate stage's classifier: the base model's replies (at the server's default
     # penalties, as evaluate answers) in its neutral class, cross-fitted over the prompts.
-    served = answers.Decoding(
-        False, serve.frequency_penalty, serve.presence_penalty, serve.no_repeat_ngram_size
-    )
+    served = answers.Decoding.served(serve)
     base_replies = answers.answer_all(engine, ["base"], {"style": items}, budget, served)[0]
     classifier, report, _ = style.cross_fitted_classifier(
         from_dict(style.ClassifierParams, evaluate["classifier"], "evaluate.classifier"),

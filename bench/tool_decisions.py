@@ -54,12 +54,7 @@ def main() -> int:
     items = [i for i in tool if i.kind in kinds]
     served = load_params("serve", ServeParams, ROOT / "params.yaml")
     engine = answers.load_engine(ROOT / "models/base", adapters, served.engine)
-    decoding = answers.Decoding(
-        served.parallel_tool_calls,
-        served.frequency_penalty,
-        served.presence_penalty,
-        served.no_repeat_ngram_size,
-    )
+    decoding = answers.Decoding.served(served)
     texts, stats = answers.answer_all(
         engine, list(adapters), {"tool": items}, {"tool": args.max_tokens}, decoding
     )

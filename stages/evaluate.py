@@ -163,12 +163,7 @@ def main() -> int:
     )
     log.info("%s", {name: len(items) for name, items in groups.items()})
     engine = answers.load_engine(BASE, ADAPTERS, served.engine)
-    decoding = answers.Decoding(
-        served.parallel_tool_calls,
-        served.frequency_penalty,
-        served.presence_penalty,
-        served.no_repeat_ngram_size,
-    )
+    decoding = answers.Decoding.served(served)
     texts, stats = answers.answer_all(
         engine, MODELS, groups, params.max_new_tokens, decoding, ASKED
     )

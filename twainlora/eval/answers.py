@@ -20,6 +20,7 @@ from pathlib import Path
 from twainlora.eval.prompts import Item
 from twainlora.serve import assistant
 from twainlora.serve.engine import Engine, EngineConfig, Sampling
+from twainlora.serve.settings import ServeParams
 
 log = logging.getLogger("twainlora.eval.answers")
 
@@ -36,6 +37,16 @@ class Decoding:
     no_repeat_ngram_size: int = 0
     temperature: float = 0.0  # greedy
     top_p: float = 1.0
+
+    @classmethod
+    def served(cls, params: ServeParams) -> Decoding:
+        """Greedy, with the server's defaults for everything else a request may leave unset."""
+        return cls(
+            params.parallel_tool_calls,
+            params.frequency_penalty,
+            params.presence_penalty,
+            params.no_repeat_ngram_size,
+        )
 
     def sampling(self, max_tokens: int) -> Sampling:
         return Sampling(
