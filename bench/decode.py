@@ -1,6 +1,7 @@
 """Decode speed of the engine (twainlora/serve/engine.py), beside llama.cpp on the same weights.
 
     python bench/decode.py [--threads 2] [--tokens 64] [--llama-bench PATH]
+                           [--matmul-dtype float32 --matmul-dtype bfloat16]
 
 After `dvc repro` (models/base, models/adapters, models/gguf). In this process, the server's
 engine with every adapter, greedy, no grammar:
@@ -8,6 +9,8 @@ engine with every adapter, greedy, no grammar:
   - aggregate: 8 and 32 requests queued at once, base/style/style_tool mixed, all generated
     tokens over the wall time from the first request queued to the last finished;
   - time to first token for a ~300-token tool prompt (prefill + one token), alone.
+Each --matmul-dtype (serve.engine.matmul_dtype: the weights' dtype; params.yaml's by default)
+is measured in turn, so float32 and bfloat16 can be compared in one run.
 Then llama.cpp's `llama-bench` (from PATH, --llama-bench, or $LLAMA_BENCH) on
 models/gguf/base.bf16.gguf with the same threads: decode (tg) and prompt (pp) tokens/s, and
 the ratio ours/llama.cpp (target: single stream >= 0.5x its decode). Both sides run here,
@@ -49,14 +52,16 @@ PROMPTS = [
 ]
 
 
-def load_engine(threads: int):
+def load_engine(threads: int, matmul_dtype: str | None):
     from twainlora.core.params import load_params
     from twainlora.serve.engine import Engine, adapter_dirs
     from twainlora.serve.settings import ServeParams
 
     params = load_params("serve", ServeParams, ROOT / "params.yaml")
     adapters = adapter_dirs(ROOT / params.adapters)
-    config = dataclasses.replace(params.engine, threads=threads)
+    config = dataclasses.replace(
+        params.engine, threads=threads, matmul_dtype=matmul_dtype or params.engine.matmul_dtype
+    )
     return Engine.load(ROOT / params.base, adapters, config), config
 
 
@@ -152,6 +157,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--tokens", type=int, default=64, help="new tokens per request")
     parser.add_argument("--llama-bench", help="path of llama.cpp's llama-bench")
+    parser.add_argument("--matmul-dtype", action="append", choices=("float32", "bfloat16"))
     args = parser.parse_args()
     if not (ROOT / "models/base/config.json").exists():
         raise SystemExit("no models/base: run `dvc repro` first")
@@ -160,20 +166,9 @@ def main() -> int:
     from twainlora.serve.engine import Sampling
 
     llama = llama_bench(args.llama_bench, args.threads, args.tokens, prompt_tokens=300)
-    engine, config = load_engine(args.threads)
     # Greedy; a reply may end before the budget (end of turn): rates count what was generated.
     sampling = Sampling(args.tokens, 0.0, 1.0, None)
-    timed(engine.generate("base", engine.render([{"role": "user", "content": "Hi"}], None),
-                          sampling))  # warm-up  # fmt: skip
-    ours = {
-        "engine": dataclasses.asdict(config),
-        "single_stream": [single_stream(engine, sampling, m, 3) for m in ("base", "style_tool")],
-        "aggregate": [aggregate(engine, sampling, n) for n in (8, 32)],
-        "time_to_first_token": time_to_first_token(engine, sampling),
-    }
-    single = ours["single_stream"][1]["decode_tokens_per_s"]
-    for row in ours["aggregate"]:
-        row["vs_single_stream"] = round(row["tokens_per_s"] / single, 2)
+    ours = [measure(args.threads, dtype, sampling) for dtype in args.matmul_dtype or [None]]
     result = {
         "machine": {
             "platform": platform.platform(),
@@ -189,23 +184,51 @@ def main() -> int:
         "llama_cpp": llama,
     }
     if "decode_tokens_per_s" in llama:
-        result["single_stream_vs_llama_cpp"] = round(single / llama["decode_tokens_per_s"], 2)
+        for run in ours:
+            single = run["single_stream"][1]["decode_tokens_per_s"]
+            run["single_stream_vs_llama_cpp"] = round(single / llama["decode_tokens_per_s"], 2)
         result["target_single_stream_vs_llama_cpp"] = 0.5
     write_json(RESULTS, result)
-    for row in ours["single_stream"]:
-        print(f"single stream {row['model']}: {row['decode_tokens_per_s']} tokens/s")
-    for row in ours["aggregate"]:
-        print(f"{row['streams']} streams: {row['tokens_per_s']} tokens/s "
-              f"({row['vs_single_stream']}x single)")  # fmt: skip
-    ttft = ours["time_to_first_token"]
-    print(f"time to first token, {ttft['prompt_tokens']}-token tool prompt: {ttft['cold_s']} s "
-          f"cold, {ttft['warm_s']} s from the prefix cache")  # fmt: skip
+    for run in ours:
+        print(f"matmul dtype {run['matmul_dtype']}:")
+        for row in run["single_stream"]:
+            print(f"  single stream {row['model']}: {row['decode_tokens_per_s']} tokens/s")
+        for row in run["aggregate"]:
+            print(f"  {row['streams']} streams: {row['tokens_per_s']} tokens/s "
+                  f"({row['vs_single_stream']}x single)")  # fmt: skip
+        ttft = run["time_to_first_token"]
+        print(f"  time to first token, {ttft['prompt_tokens']}-token tool prompt: "
+              f"{ttft['cold_s']} s cold, {ttft['warm_s']} s from the prefix cache")  # fmt: skip
+        if "single_stream_vs_llama_cpp" in run:
+            print(
+                f"  single stream ours/llama.cpp {run['single_stream_vs_llama_cpp']} "
+                "(target >= 0.5)"
+            )
     if "decode_tokens_per_s" in llama:
         print(f"llama.cpp bf16: decode {llama['decode_tokens_per_s']} tokens/s, prompt "
-              f"{llama['prompt_tokens_per_s']} tokens/s; single stream ours/llama.cpp "
-              f"{result['single_stream_vs_llama_cpp']} (target >= 0.5)")  # fmt: skip
+              f"{llama['prompt_tokens_per_s']} tokens/s")  # fmt: skip
     print(f"written to {RESULTS.relative_to(ROOT)}")
     return 0
+
+
+def measure(threads: int, matmul_dtype: str | None, sampling) -> dict:
+    """Our engine's figures with its weights in matmul_dtype (None: the params')."""
+    from twainlora.serve.engine import matmul_dtype_for
+
+    engine, config = load_engine(threads, matmul_dtype)
+    timed(engine.generate("base", engine.render([{"role": "user", "content": "Hi"}], None),
+                          sampling))  # warm-up  # fmt: skip
+    run = {
+        "matmul_dtype": str(matmul_dtype_for(config, cuda=False)).removeprefix("torch."),
+        "engine": dataclasses.asdict(config),
+        "single_stream": [single_stream(engine, sampling, m, 3) for m in ("base", "style_tool")],
+        "aggregate": [aggregate(engine, sampling, n) for n in (8, 32)],
+        "time_to_first_token": time_to_first_token(engine, sampling),
+    }
+    single = run["single_stream"][1]["decode_tokens_per_s"]
+    for row in run["aggregate"]:
+        row["vs_single_stream"] = round(row["tokens_per_s"] / single, 2)
+    return run
 
 
 def adapter_shapes() -> dict:

@@ -5,7 +5,7 @@ from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from twainlora.serve.decoder import Decoder
-from twainlora.serve.engine import adapter_dirs
+from twainlora.serve.engine import EngineConfig, adapter_dirs, matmul_dtype_for
 
 TEXTS = ["The river was wide and brown that", "Is it raining in Boston today? Let me"]
 
@@ -94,3 +94,38 @@ def test_prefix_cache_reuses_blocks_without_changing_a_bit(base_model_dir, adapt
                 assert torch.equal(cached.prefill(0, ids, index), plain.prefill(0, ids, index))
     # per adapter: first's two blocks and second's second block
     assert len(cached.prefixes.blocks) == 3 * 3
+
+
+def test_a_rows_logits_do_not_depend_on_the_rest_of_the_batch(base_model_dir, adapters):
+    """A step's logits for a row, alone and in a batch of 2 to 7 rows of other prompts,
+    lengths and adapters, with the weights in the dtype the engine picks on this machine:
+    the same bits in bf16 (Decoder.decode says why that needs care), the same next token
+    and last-bit differences at most in float32."""
+    matmul_dtype = matmul_dtype_for(EngineConfig("float32", 1, 256, 8, 0), cuda=False)
+    base = AutoModelForCausalLM.from_pretrained(base_model_dir).eval()
+    decoder = Decoder(base, adapters, context_length=256, matmul_dtype=matmul_dtype)
+    prompts = [list(range(1000 + 100 * i, 1012 + 100 * i + 9 * i)) for i in range(7)]
+    rows = [(-1, 0, 1)[i % 3] for i in range(7)]
+    with torch.inference_mode():
+        alone = []
+        for ids, adapter in zip(prompts, rows, strict=True):
+            decoder.prefill(0, ids[:-1], adapter)
+            alone.append(decoder.decode([ids[-1]], [len(ids) - 1], [adapter])[0])
+        for size in range(2, 8):
+            for slot in range(size):
+                decoder.prefill(slot, prompts[slot][:-1], rows[slot])
+            step = decoder.decode(
+                [p[-1] for p in prompts[:size]], [len(p) - 1 for p in prompts[:size]], rows[:size]
+            )
+            for row in range(size):
+                if matmul_dtype == torch.float32:
+                    torch.testing.assert_close(step[row], alone[row], atol=1e-4, rtol=0)
+                    assert step[row].argmax() == alone[row].argmax()
+                else:
+                    assert torch.equal(step[row], alone[row]), (size, row)
+    if matmul_dtype != torch.float32:  # bf16 weights change the logits a little, not the model
+        plain = Decoder(base, adapters, context_length=256)
+        with torch.inference_mode():
+            for ids, adapter in zip(prompts, rows, strict=True):
+                expected, got = plain.prefill(0, ids, adapter), decoder.prefill(0, ids, adapter)
+                assert torch.nn.functional.cosine_similarity(got, expected, dim=0) > 0.99

@@ -42,7 +42,7 @@ class LoraStack:
         self.a, self.b, self.owner = a, b, owner  # owner[j]: adapter index of column j
 
     def delta(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return ((x @ self.a.T) * mask) @ self.b.T
+        return (((x.to(self.a.dtype) @ self.a.T) * mask) @ self.b.T).to(x.dtype)
 
 
 @dataclass
@@ -67,7 +67,11 @@ class Decoder:
         adapters: dict[str, Path],
         context_length: int,
         prefix_cache_tokens: int = 0,
+        matmul_dtype: torch.dtype | None = None,
     ):
+        """matmul_dtype: the weight matrices (projections, LoRA, LM head) are kept and
+        multiplied in it; activations, norms, attention and the KV cache stay in the model's
+        dtype. None: the model's dtype."""
         config = model.config
         if config.model_type not in SUPPORTED:
             raise ValueError(
@@ -90,7 +94,9 @@ class Decoder:
         self.adapter_names = tuple(adapters)
         self.embed = inner.embed_tokens.weight
         self.final_norm = inner.norm.weight
-        self.lm_head = model.lm_head.weight
+        self.matmul_dtype = matmul_dtype = matmul_dtype or self.dtype
+        self.min_rows = 1 if matmul_dtype == torch.float32 else 2  # decode's docstring: why
+        self.lm_head = model.lm_head.weight.detach().to(matmul_dtype)
         with torch.no_grad():
             positions = torch.arange(context_length, device=self.device)[None]
             probe = torch.zeros(1, dtype=torch.float32, device=self.device)
@@ -99,7 +105,7 @@ class Decoder:
         self.cos, self.sin = cos[0].to(self.dtype), sin[0].to(self.dtype)
         loras = [load_lora(path, len(inner.layers)) for path in adapters.values()]
         self.layers = [
-            fused_layer(i, block, loras, self.dtype, self.device)
+            fused_layer(i, block, loras, matmul_dtype, self.device)
             for i, block in enumerate(inner.layers)
         ]
         # Every LoraStack of every layer shares a few column layouts: one mask per layout.
@@ -195,32 +201,42 @@ class Decoder:
 
     def decode(self, tokens: list[int], lengths: list[int], adapters: list[int]) -> torch.Tensor:
         """One step for the live slots 0..B-1: row b feeds tokens[b] at position lengths[b]
-        (the tokens its slot holds). The next-token logits, [B, vocab]."""
+        (the tokens its slot holds). The next-token logits, [B, vocab].
+
+        Batched greedy output must equal one-at-a-time output, and bf16 weights turn a
+        last-bit difference in an activation into a rounding step of the next matmul's input,
+        which became another token a few dozen tokens on (measured). Two things made a row's
+        bits depend on the rest of the batch. Attention over a window longer than the row's
+        own positions differs in the last bits with the window's length: each row attends
+        over exactly its own. And matmul kernels pick their blocking by the number of rows:
+        in bf16 a row's product at 1 row differed from the same row's at 2 to 32 (which
+        agree), so a 1-row step gets a copy of its row (min_rows). In float32 the rows agree
+        at 4, 8 and 12+ only, and padding a single stream to 4 rows cost 40% of its speed;
+        there the last bits may differ, which float32 absorbs (tests/serve/test_engine.py)."""
         b = len(tokens)
-        longest = max(lengths) + 1
-        self._reserve(b, longest)
-        tokens_t = torch.tensor(tokens, device=self.device)
-        positions = torch.tensor(lengths, device=self.device)
+        pad = max(0, self.min_rows - b)
+        self._reserve(b, max(lengths) + 1)
+        tokens_t = torch.tensor(tokens + tokens[:1] * pad, device=self.device)
+        positions = torch.tensor(lengths + lengths[:1] * pad, device=self.device)
         rows = torch.arange(b, device=self.device)
-        # Row b sees its own positions 0..lengths[b]; the rest of the window is other rows'.
-        visible = torch.arange(longest, device=self.device)[None] <= positions[:, None]
-        visible = visible[:, None, None, :]
 
         def attend(i: int, q, k, v):
-            self.k[i, rows, :, positions] = k
-            self.v[i, rows, :, positions] = v
-            # sdpa: half the time of matmul + masked softmax + matmul at batch 1 (measured)
-            out = F.scaled_dot_product_attention(
-                q[:, :, None],  # [B, heads, 1, D]
-                self.k[i, :b, :, :longest],  # [B, kv heads, T, D]: a view, no copy
-                self.v[i, :b, :, :longest],
-                attn_mask=visible,
-                enable_gqa=True,
-            )
-            return out[:, :, 0]
+            self.k[i, rows, :, positions[:b]] = k[:b]
+            self.v[i, rows, :, positions[:b]] = v[:b]
+            out = torch.zeros_like(q)  # padding rows attend to nothing
+            for r, n in enumerate(lengths):
+                out[r] = F.scaled_dot_product_attention(
+                    q[r, :, None][None],  # [1, heads, 1, D]
+                    self.k[i, r, :, : n + 1][None],  # [1, kv heads, T, D]: a view, no copy
+                    self.v[i, r, :, : n + 1][None],
+                    enable_gqa=True,
+                )[0, :, 0]
+            return out
 
-        hidden = self._forward(tokens_t, positions, torch.tensor(adapters), attend)
-        return self._logits(hidden)
+        hidden = self._forward(
+            tokens_t, positions, torch.tensor(adapters + adapters[:1] * pad), attend
+        )
+        return self._logits(hidden)[:b]
 
     def _forward(self, tokens, positions, adapters, attend, last_only: bool = False):
         n = tokens.shape[0]
@@ -247,7 +263,7 @@ class Decoder:
         return rms_norm(x, self.final_norm, self.eps)
 
     def _logits(self, hidden: torch.Tensor) -> torch.Tensor:
-        return (hidden @ self.lm_head.T).float()
+        return (hidden.to(self.lm_head.dtype) @ self.lm_head.T).float()
 
     def _lora_masks(self, adapters: torch.Tensor) -> dict[int, torch.Tensor] | None:
         """Per column layout, [rows, columns]: 1 where the column is the row's adapter's.
@@ -257,7 +273,7 @@ class Decoder:
         if self.last_rows is not None and torch.equal(self.last_rows, adapters):
             return self.last_masks
         masks = {
-            id(owner): (owner[None, :] == adapters[:, None].to(owner.device)).to(self.dtype)
+            id(owner): (owner[None, :] == adapters[:, None].to(owner.device)).to(self.matmul_dtype)
             for owner in self._owners.values()
         }
         self.last_rows, self.last_masks = adapters, masks
@@ -268,7 +284,7 @@ class Decoder:
 
 
 def project(x, weight, lora: LoraStack | None, masks, bias=None):
-    out = x @ weight.T
+    out = (x.to(weight.dtype) @ weight.T).to(x.dtype)
     if bias is not None:
         out = out + bias
     if lora is not None and masks is not None:
@@ -290,7 +306,7 @@ def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tenso
     return x * cos[:, None] + rotated * sin[:, None]
 
 
-def fused_layer(index: int, block, loras: list[dict], dtype, device) -> Layer:
+def fused_layer(index: int, block, loras: list[dict], matmul_dtype, device) -> Layer:
     attn, mlp = block.self_attn, block.mlp
     modules = {
         "q_proj": attn.q_proj,
@@ -307,12 +323,12 @@ def fused_layer(index: int, block, loras: list[dict], dtype, device) -> Layer:
     biases = [modules[n].bias for n in FUSED["qkv"]]
     qkv_bias = torch.cat(biases).detach() if biases[0] is not None else None
     fused = {
-        name: torch.cat([modules[p].weight for p in parts]).detach()
+        name: torch.cat([modules[p].weight for p in parts]).detach().to(matmul_dtype)
         for name, parts in FUSED.items()
     }
     stacks = {}
     for name, parts in FUSED.items():
-        stack = lora_stack(index, parts, modules, loras, dtype, device)
+        stack = lora_stack(index, parts, modules, loras, matmul_dtype, device)
         if stack is not None:
             stacks[name] = stack
     return Layer(

@@ -66,14 +66,35 @@ class EngineConfig:
     context_length: int  # prompt + reply, in tokens
     max_batch: int  # sequences decoded together; more requests wait in a queue
     prefix_cache_tokens: int  # prompt tokens whose keys and values are kept for reuse; 0: none
+    # The base model's matrices (projections, LM head): auto is bfloat16 where the machine
+    # multiplies bf16 natively (matmul_dtype_for), else dtype.
+    matmul_dtype: str = "auto"
 
     def __post_init__(self):
         if self.dtype not in ("float32", "bfloat16", "float16"):
             raise ValueError("dtype must be float32, bfloat16 or float16")
+        if self.matmul_dtype not in ("auto", "float32", "bfloat16", "float16"):
+            raise ValueError("matmul_dtype must be auto, float32, bfloat16 or float16")
         if min(self.threads, self.context_length, self.max_batch) < 1:
             raise ValueError("threads, context_length and max_batch must be >= 1")
         if self.prefix_cache_tokens < 0:
             raise ValueError("prefix_cache_tokens must be >= 0")
+
+
+def matmul_dtype_for(config: EngineConfig, cuda: bool):
+    """The torch dtype of the base model's matrices. auto: bfloat16 on a GPU or CPU that
+    multiplies it natively (AVX-512 BF16, AMX), where it halves the bytes a decode step reads
+    and the rest stays in config.dtype; on an AVX2-only CPU torch emulates bf16 matmuls, 2-4x
+    slower than float32 (measured), so there it is config.dtype."""
+    import torch
+
+    from twainlora.train.training import native_bf16
+
+    if config.matmul_dtype != "auto":
+        return getattr(torch, config.matmul_dtype)
+    if config.dtype == "float32" and native_bf16(cuda):
+        return torch.bfloat16
+    return getattr(torch, config.dtype)
 
 
 def adapter_dirs(adapters_dir: Path) -> dict[str, Path]:
@@ -97,7 +118,13 @@ class Engine:
         self.model_ids = (BASE, *adapters)
         self.context_length = config.context_length
         self.max_batch = config.max_batch
-        self.decoder = Decoder(model, adapters, config.context_length, config.prefix_cache_tokens)
+        self.decoder = Decoder(
+            model,
+            adapters,
+            config.context_length,
+            config.prefix_cache_tokens,
+            matmul_dtype_for(config, model.device.type == "cuda"),
+        )
         # Building llguidance's token trie takes ~0.7 s: once per engine, not per request.
         self.ll_tokenizer = llguidance.hf.from_tokenizer(tokenizer)
         config = model.generation_config
