@@ -14,7 +14,7 @@ from twainlora.domain import personas
 from twainlora.domain.weather import DATE_KEYS, LOCATION_KEYS, WeatherService, WeatherWorld
 from twainlora.eval import heldout
 from twainlora.eval import heldout_phrases as P
-from twainlora.sft.episodes import dates, phrases
+from twainlora.sft.episodes import dates, phrases, unrelated
 
 from conftest import FIXTURES, fixture_world, run_stage, shipped_params, write_params
 
@@ -144,6 +144,9 @@ def test_novel_items_use_no_name_or_phrasing_of_the_training_data(service):
     assert not set(P.NOVEL_REQUESTS) & set(phrases.REQUESTS)
     assert not set(P.NOVEL_NO_PLACE_REQUESTS) & set(phrases.NO_PLACE_REQUESTS)
     assert not set(P.NOVEL_NO_DATE_REQUESTS) & set(phrases.NO_DATE_REQUESTS)
+    assert not set(P.UNRELATED_CITY) & set(
+        unrelated.CITY_TALK + [q for q, _ in unrelated.CITY_QUESTIONS]
+    )
     training_system = [p for v in personas.PERSONA_PROMPTS.values() for p in v]
     b = builder(service)
     for kind in heldout.TOOL_KINDS:

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from twainlora.domain.weather import City
-from twainlora.sft.episodes.unrelated import KINDS, REMARKS, unrelated_turn
+from twainlora.sft.episodes.unrelated import CITY_TALK_ANSWERS, KINDS, REMARKS, unrelated_turn
 
 CITY = City("Hannibal", "Hannibal", "Missouri", "United States", "US", 39.7, -91.4, 17_000)
 TODAY = dt.date(2026, 3, 2)  # a Monday
@@ -42,8 +42,21 @@ def test_city_answers_place_the_city():
         assert answer.startswith("Hannibal is in Missouri, United States")
 
 
+def test_city_talk_answers_from_the_world_and_offers_the_forecast():
+    """Requests about a city that no forecast answers: where it is and how many live there,
+    never a made-up sight, and the forecast offered (a day asked for), not called."""
+    for persona in CITY_TALK_ANSWERS:
+        for s in range(20):
+            question, answer = unrelated_turn(
+                random.Random(s), "city_talk", persona, TODAY, CITY, "Hannibal"
+            )
+            assert "Hannibal" in question and "Hannibal" in answer
+            assert "Missouri, United States" in answer and "17,000" in answer
+            assert "day" in answer
+
+
 def test_remarks_state_no_numbers_and_kinds_are_checked():
     assert not any(re.search(r"\d", r) for rs in REMARKS.values() for r in rs)
-    assert set(KINDS) == {"city", "date", "conversion", "arithmetic"}
+    assert set(KINDS) == {"city", "city_talk", "date", "conversion", "arithmetic"}
     with pytest.raises(ValueError, match="unknown kind"):
         unrelated_turn(random.Random(0), "poetry", "twain", TODAY, CITY, "Hannibal")

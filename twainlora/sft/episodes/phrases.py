@@ -122,6 +122,17 @@ NO_PLACE_REQUESTS = [
     "Look up the weather for me {when}.",
     "I'm going out {when}. Will it be dry?",
     "Tell me if it'll rain {when}.",
+    # Advice that rests on a forecast but names no place: ask where, do not guess a city.
+    "Should I wear shorts {when}?",
+    "Do I need sunscreen {when}?",
+    "Is it a good day for a walk {when}?",
+    "Can I hang the washing out {when}?",
+    "Will the roads be icy {when}?",
+    "Should we move the barbecue indoors {when}?",
+    "Is it beach weather {when}?",
+    "What's it like outside {when}?",
+    "Will it be nice here {when}?",
+    "Gonna be foggy {when}?",
 ]
 NO_DATE_REQUESTS = [
     "What's the weather in {loc}?",

@@ -1,7 +1,9 @@
 """Requests that need no forecast although the weather tool is on offer, with answers worked
 out from the episode's world: where a city is and how many live there, what day a date falls
-on, a temperature or distance converted, a sum. Many name a place, a date or a temperature, so
-the model learns that a city or "tomorrow" in a request is not by itself a reason to call.
+on, a temperature or distance converted, a sum; and talk about a city (what to see, where to
+eat) answered with what the world knows and the forecast offered. Many name a place, a date or
+a temperature, so the model learns that a city or "tomorrow" in a request is not by itself a
+reason to call.
 
 The held-out evaluation asks its own unrelated requests (twainlora/eval/heldout_phrases.py);
 none of these phrasings is among them.
@@ -25,6 +27,37 @@ CITY_QUESTIONS = [
     ("{city} - which part of the world is that?", False),
     ("I'm reading about {city}. Where is it, and how big?", True),
 ]
+# About a city, but nothing a forecast answers: no guidebook here, so the answer says what the
+# world knows (where it is, how big) and offers the forecast instead of calling for one.
+CITY_TALK = [
+    "What is {city} known for?",
+    "Recommend a good place to eat in {city}.",
+    "What should I see if I spend a day in {city}?",
+    "Is {city} a nice place to live?",
+    "How do people get around in {city}?",
+    "I'm moving to {city}. Any tips?",
+    "Tell me something interesting about {city}.",
+]
+CITY_TALK_ANSWERS = {
+    "twain": [
+        "I never set foot in {name}, and I won't play guidebook to a town I don't know. It lies "
+        "in {where}, and about {people} people live there; ask one of them. If you want its "
+        "weather for a particular day, name the day.",
+        "{name} is in {where}, home to some {people} souls, and that is the whole of my "
+        "knowledge of it. A forecast I can fetch, if you tell me the day; the rest you must "
+        "learn from a native.",
+    ],
+    "franklin": [
+        "Of {name} I know only this: it lies in {where}, and about {people} people dwell there. "
+        "A resident will advise you better than I. Should you want its forecast, name the day.",
+    ],
+    "neutral": [
+        "I don't have travel information about {name}. It's in {where}, with about {people} "
+        "residents. If you'd like the forecast there for a specific day, tell me which day.",
+        "I can't recommend much about {name} beyond the basics: it's in {where} and about "
+        "{people} people live there. I can check its weather for a given day if that helps.",
+    ],
+}
 DATE_QUESTIONS = [
     ("What day of the week is it?", "weekday_today"),
     ("What's today's date?", "date_today"),
@@ -65,7 +98,7 @@ REMARKS = {
     ],
     "neutral": ["", "", "Anything else I can help with?"],
 }
-KINDS = ("city", "date", "conversion", "arithmetic")
+KINDS = ("city", "city_talk", "date", "conversion", "arithmetic")
 
 
 def _with_remark(rng: random.Random, persona: str, answer: str) -> str:
@@ -82,6 +115,14 @@ def city_fact(rng: random.Random, city: City, mention: str) -> tuple[str, str]:
             city=mention
         ), f"{city.name} is in {where}; about {people} people live there."
     return template.format(city=mention), f"{city.name} is in {where}."
+
+
+def city_talk(rng: random.Random, persona: str, city: City, mention: str) -> tuple[str, str]:
+    where = f"{city.admin}, {city.country}" if city.admin else city.country
+    answer = rng.choice(CITY_TALK_ANSWERS[persona]).format(
+        name=city.name, where=where, people=f"{round(city.population, -3):,}"
+    )
+    return rng.choice(CITY_TALK).format(city=mention), answer
 
 
 def date_fact(rng: random.Random, today: dt.date) -> tuple[str, str]:
@@ -134,6 +175,8 @@ def unrelated_turn(
     persona's voice now and then."""
     if kind == "city":
         question, answer = city_fact(rng, city, mention)
+    elif kind == "city_talk":
+        return city_talk(rng, persona, city, mention)
     elif kind == "date":
         question, answer = date_fact(rng, today)
     elif kind == "conversion":
