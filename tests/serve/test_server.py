@@ -310,14 +310,16 @@ def test_concurrent_burst_equals_sequential(client):
 
     def run(job):
         model, prompt = job
-        return chat(client, model, [{"role": "user", "content": prompt}]).choices[0].message.content
+        messages = [{"role": "user", "content": prompt}]
+        return chat(client, model, messages, max_tokens=32).choices[0].message.content
 
     sequential = [run(job) for job in jobs]
     with ThreadPoolExecutor(len(jobs)) as pool:
         concurrent = list(pool.map(run, jobs))
     assert concurrent == sequential
-    # The adapters really change the output, so the comparison above can catch mixing.
-    assert len({sequential[0], sequential[2], sequential[4]}) == 3
+    # The adapters really change the output, so the comparison above can catch mixing (the
+    # test adapters are small: in 12 tokens of bf16 weights two models agreed on both prompts).
+    assert len({tuple(sequential[i : i + 2]) for i in (0, 2, 4)}) == 3
 
 
 def test_clients_that_go_away_cancel_their_requests_alone(server_log, client):
