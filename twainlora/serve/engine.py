@@ -66,7 +66,7 @@ class EngineConfig:
     context_length: int  # prompt + reply, in tokens
     max_batch: int  # sequences decoded together; more requests wait in a queue
     prefix_cache_tokens: int  # prompt tokens whose keys and values are kept for reuse; 0: none
-    # The base model's matrices (projections, LM head): auto is bfloat16 where the machine
+    # The weight matrices (projections, LoRA, LM head): auto is bfloat16 where the machine
     # multiplies bf16 natively (matmul_dtype_for), else dtype.
     matmul_dtype: str = "auto"
 
@@ -82,7 +82,7 @@ class EngineConfig:
 
 
 def matmul_dtype_for(config: EngineConfig, cuda: bool):
-    """The torch dtype of the base model's matrices. auto: bfloat16 on a GPU or CPU that
+    """The torch dtype of the weight matrices. auto: bfloat16 on a GPU or CPU that
     multiplies it natively (AVX-512 BF16, AMX), where it halves the bytes a decode step reads
     and the rest stays in config.dtype; on an AVX2-only CPU torch emulates bf16 matmuls, 2-4x
     slower than float32 (measured), so there it is config.dtype."""
