@@ -8,7 +8,7 @@ metrics/train_<name>.json, metrics/eval.json and data/tagged/records.jsonl (the 
 provenance and licences). Writes:
   models/hub/<name>/   the adapter's files and README.md, the card: ready for
                        `hf upload <user>/<repo> models/hub/<name> .`
-  metrics/card.json    per adapter, the tool rates under the project's targets
+  metrics/card.json    per adapter, the rates under the project's targets (voice and tool)
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def main() -> int:
             f.write(card)
         shutil.rmtree(out, ignore_errors=True)
         tmp.rename(out)
-        metrics[name] = {"below_target": below_target(name, evaluation[name])}
+        metrics[name] = {"below_target": below_target(name, evaluation)}
         log.info("%s: %s; below target: %s", name, out / "README.md", metrics[name])
     write_json(METRICS, metrics)
     return 0

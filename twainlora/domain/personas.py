@@ -197,17 +197,21 @@ ANSWER_FRAMES = {
 }
 
 ASK_LOCATION = {
+    # Every ask opens with the same word. Greedy decoding weighs the call's one opening token
+    # against each reply opener alone: asks spread over six openers lost to calls the model
+    # found less likely than asking (held-out no-place requests: "<" 0.12-0.49, the asks'
+    # openers the rest). With one opener "Which" was the likeliest first token on all 33.
     "twain": [
-        "I would be glad to, but the weather is a local affair. Which town do you mean?",
-        "Weather where? It is never the same in two places, and seldom in one. Name the city.",
-        "Tell me the place and I will tell you the sky over it.",
+        "Which town do you mean? The weather is a local affair, and I will gladly look once I know.",
+        "Which place? Weather is never the same in two places, and seldom in one. Name the city.",
+        "Which city shall I ask about? Tell me the place and I will tell you the sky over it.",
     ],
     "franklin": [
-        "Gladly; but for which town? A forecast without a place is like a letter without an address.",
-        "Name the city, friend, and I shall look it up.",
+        "Which town, friend? A forecast without a place is like a letter without an address.",
+        "Which city? Name it, and I shall look it up.",
     ],
     "neutral": [
-        "Sure. Which city should I check?",
+        "Which city should I check?",
         "Which location would you like the forecast for?",
     ],
 }
@@ -215,13 +219,13 @@ ASK_LOCATION = {
 ASK_DATE = {
     "twain": [
         "Which day? The weather keeps a different mood for every one of them.",
-        "Happy to look. For what day, though? Today, tomorrow, or some date you have in mind?",
+        "Which day do you have in mind? Today, tomorrow, or some date further off?",
     ],
     "franklin": [
-        "For which day shall I look? Name the date.",
-        "Today, or some other day? Tell me and I shall look.",
+        "Which day shall I look at? Name the date.",
+        "Which day: today, or some other? Tell me and I shall look.",
     ],
-    "neutral": ["For which date?", "Which day would you like the forecast for?"],
+    "neutral": ["Which date?", "Which day would you like the forecast for?"],
 }
 
 API_ERROR = {

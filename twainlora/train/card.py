@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from huggingface_hub import ModelCard, ModelCardData
 
@@ -26,6 +27,11 @@ TOOL_TARGETS = {
     "no_call_after_result": 0.90,
     "answer_grounded_in_result": 0.80,
 }
+# The voice: each persona's share at least this many points over the base model's (style).
+VOICE_GAINS = {"twain_share": 0.30, "franklin_share": 0.20}
+# The Twain share under the other framings (a plain persona sentence, the ask in the request)
+# and style_tool's beside style's: at most this many points under.
+VOICE_WITHIN = 0.10
 DEGENERATE_AT_MOST = 0.05
 
 PURPOSE = {
@@ -109,35 +115,82 @@ def tool_rows(model: dict, base: dict) -> list[str]:
     ]
 
 
-def below_target(name: str, model: dict) -> list[str]:
-    """The tool rates under their TOOL_TARGETS (for the adapter that learned the tool)."""
-    if name != "style_tool":
-        return []
-    return [
-        metric
-        for metric, target in TOOL_TARGETS.items()
-        if model.get("tool", {}).get(metric, {}).get("rate") is not None
-        and model["tool"][metric]["rate"] < target
-    ]
+@dataclass(frozen=True)
+class Shortfall:
+    metric: str  # a tool rate, `twain_share`, `twain_share/plain_system`, ...
+    value: float
+    target: str  # what it should reach, in words
+
+    def __str__(self) -> str:
+        metric, _, framing = self.metric.partition("/")
+        label = LABELS.get(metric, metric.replace("_", " "))
+        if framing:
+            label += f", framed as {framing.replace('_', ' ')}"
+        return f"{label} {_pct(self.value)} (target {self.target})"
 
 
-def limits(name: str, model: dict, train: dict) -> list[str]:
-    """What the card warns about: the rates under their targets, then the known ones."""
+LABELS = {
+    "twain_share": "Twain share of replies to Twain prompts",
+    "franklin_share": "Franklin share of replies to Franklin prompts",
+    "repeats_4gram_3x": "style replies repeating a 4-word run 3+ times",
+}
+
+
+def shortfalls(name: str, evaluation: dict) -> list[Shortfall]:
+    """The adapter's rates under the project's targets: the voice (style: each persona over the
+    base model; both: the other framings near the control tokens', no loops; style_tool: near
+    style's Twain share) and the tool decisions (style_tool). A rate the evaluation did not
+    measure is not judged."""
+    model, base = evaluation[name], evaluation["base"]
     out = []
-    short = [
-        f"{metric.replace('_', ' ')} {_pct(model['tool'][metric]['rate'])} "
-        f"(target {_pct(TOOL_TARGETS[metric])})"
-        for metric in below_target(name, model)
-    ]
-    if short:
-        out.append(
-            "Tool use below the project's targets on the held-out set: " + "; ".join(short) + "."
-        )
-    degenerate = model["style"]["degeneration"]["repeats_4gram_3x"]["rate"]
+    voice = model.get("style", {})
+    if name == "style":
+        for metric, gain in VOICE_GAINS.items():
+            ours, theirs = (
+                voice.get(metric, {}).get("rate"),
+                base["style"].get(metric, {}).get("rate"),
+            )
+            if ours is not None and theirs is not None and ours < theirs + gain:
+                target = f"{_pct(theirs + gain)}: the base model's {_pct(theirs)} + {100 * gain:.0f} points"
+                out.append(Shortfall(metric, ours, target))
+    twain = voice.get("twain_share", {})
+    framings = twain.get("by_framing", {})
+    control = framings.get("control_tokens")
+    for framing, share in framings.items():
+        if control is not None and framing != "control_tokens" and share < control - VOICE_WITHIN:
+            target = (
+                f"within {100 * VOICE_WITHIN:.0f} points of the control tokens' {_pct(control)}"
+            )
+            out.append(Shortfall(f"twain_share/{framing}", share, target))
+    style = evaluation.get("style", {}).get("style", {}).get("twain_share", {}).get("rate")
+    if name == "style_tool" and style is not None and twain.get("rate") is not None:
+        if twain["rate"] < style - VOICE_WITHIN:
+            target = f"within {100 * VOICE_WITHIN:.0f} points of style's {_pct(style)}"
+            out.append(Shortfall("twain_share", twain["rate"], target))
+    degenerate = voice.get("degeneration", {}).get("repeats_4gram_3x", {}).get("rate")
     if degenerate is not None and degenerate > DEGENERATE_AT_MOST:
+        out.append(Shortfall("repeats_4gram_3x", degenerate, f"at most {_pct(DEGENERATE_AT_MOST)}"))
+    if name == "style_tool":
+        for metric, target in TOOL_TARGETS.items():
+            rate = model.get("tool", {}).get(metric, {}).get("rate")
+            if rate is not None and rate < target:
+                out.append(Shortfall(metric, rate, _pct(target)))
+    return out
+
+
+def below_target(name: str, evaluation: dict) -> list[str]:
+    """The names of the adapter's rates under their targets (metrics/card.json)."""
+    return [s.metric for s in shortfalls(name, evaluation)]
+
+
+def limits(name: str, evaluation: dict, train: dict) -> list[str]:
+    """What the card warns about: the rates under their targets, then the known limits."""
+    out = []
+    if short := shortfalls(name, evaluation):
         out.append(
-            f"{_pct(degenerate)} of style replies repeat a 4-word run three times or more "
-            "(greedy decoding; the project's target is at most 5%)."
+            "Below the project's targets on the held-out set: "
+            + "; ".join(map(str, short))
+            + " (greedy decoding)."
         )
     out.append(
         f"Trained on the `{train['profile']}` profile: {train['train_examples']} examples, "
@@ -250,7 +303,7 @@ def model_card(
         "",
         "## Limits",
         "",
-        *[f"- {line}" for line in limits(name, model, train)],
+        *[f"- {line}" for line in limits(name, evaluation, train)],
         "",
     ]
     return str(ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(lines)))

@@ -134,6 +134,11 @@ NO_PLACE_REQUESTS = [
     "Will it be nice here {when}?",
     "Gonna be foggy {when}?",
 ]
+# The no-place requests again, naming a place: a call and an ask then differ only in the place
+# named, so a request naming a town the model never heard of still gets a call, not "which town?".
+REQUESTS += [
+    t.replace(" {when}", " in {loc} {when}") for t in NO_PLACE_REQUESTS if " here " not in t
+]
 NO_DATE_REQUESTS = [
     "What's the weather in {loc}?",
     "How's the weather in {loc}?",
