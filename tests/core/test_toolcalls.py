@@ -156,8 +156,10 @@ PARIS_ARGS = {"location": "Paris", "date": "2027-01-02"}
         ('{"name": "get_time"}', False, call("get_time", {"city": "Paris"}), True),
         ('{"name": "get_time"}', False, CALL, False),
         ("auto", False, "It is sunny.", True),
-        ("auto", False, "Let me look.\n" + CALL, True),
+        ("auto", False, CALL, True),
+        ("auto", False, "Let me look.\n" + CALL, False),  # a call opens the turn, or none
         ("auto", False, "Let me look. <tool_call>not json</tool_call>", False),
+        ("auto", False, call("send_mail", {"to": "x"}), False),
         ("none", False, "It is sunny.", True),
         ("none", False, CALL, False),
         ("none", False, "Sure: <tool_call>", False),
