@@ -146,6 +146,28 @@ def test_weighted_loss_counts_each_decision_token_weight_times():
     assert training.weighted_loss(logits, labels, 4.0, 5) == pytest.approx(expected.item())
 
 
+def test_call_tokens_are_the_turns_that_open_with_the_call_opener():
+    # two turns in one packed row: a call (opener 7, 8) and a reply in words that starts with 7
+    labels = torch.tensor([[-100, 7, 8, 5, 6, -100, -100, 7, 9, 5, -100]])
+    assert training.call_tokens(labels, (7, 8)).int().tolist() == [
+        [0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0]
+    ]
+    assert not training.call_tokens(labels[:, 5:], (7, 8)).any()
+
+
+def test_weighted_loss_counts_a_calls_other_tokens_call_weight_times():
+    torch.manual_seed(0)
+    logits = torch.randn(1, 8, 12)
+    labels = torch.tensor([[-100, 7, 8, 5, -100, 3, 4, 2]])  # targets: 7 8 5 -100 3 4 2
+    ce = torch.nn.functional.cross_entropy(
+        logits[0, :-1], labels[0, 1:], ignore_index=-100, reduction="none"
+    )
+    # the call's first token counts 4 times, its other two 2 times; the reply's first 4 times
+    expected = (4 * ce[0] + 2 * (ce[1] + ce[2]) + 4 * ce[4] + ce[5] + ce[6]) / 6
+    loss = training.weighted_loss(logits, labels, 4.0, 6, call_weight=2.0, call_opener=(7, 8))
+    assert loss == pytest.approx(expected.item())
+
+
 @pytest.mark.slow
 def test_decision_weight_changes_the_training_loss_only(base_model_dir, tmp_path):
     messages = [

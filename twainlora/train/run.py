@@ -18,6 +18,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from twainlora.core import toolcalls
 from twainlora.core.jsonl import atomic_open
 from twainlora.train import training
 from twainlora.train.models import library_versions, replaced_folder
@@ -97,7 +98,10 @@ def build_trainer(
     timer = training.StepTimer()
     # On CUDA TRL's fused LM head saves memory; on CPU it cost ~35% of a step.
     trainer = training.sft_trainer_class(
-        fused_lm_head=cuda, decision_weight=params.decision_weight
+        fused_lm_head=cuda,
+        decision_weight=params.decision_weight,
+        call_weight=params.call_weight,
+        call_opener=examples.tokenizer(toolcalls.OPEN, add_special_tokens=False).input_ids,
     )(
         model=model,
         args=training.sft_config(params, epochs, output_dir, cuda),

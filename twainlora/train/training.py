@@ -68,6 +68,9 @@ class TrainParams:
     # The first token of every assistant turn is its decision (open a tool call, or say
     # something): its loss counts this many times. 1: plain cross-entropy.
     decision_weight: float
+    # The other tokens of an assistant turn that opens a tool call (name, argument names and
+    # values: the place copied, the date worked out): their loss counts this many times.
+    call_weight: float
     gradient_checkpointing: bool
     bf16: bool
     eval_steps: float  # below 1: a share of the run's optimizer steps
@@ -81,6 +84,8 @@ class TrainParams:
             raise ValueError(f"profile {self.profile!r} is not among {sorted(self.profiles)}")
         if self.decision_weight < 1:
             raise ValueError("decision_weight must be >= 1")
+        if self.call_weight < 1:
+            raise ValueError("call_weight must be >= 1")
 
 
 def check_backend(quantization: str, cuda_available: bool) -> None:
@@ -319,10 +324,32 @@ def decision_tokens(labels: torch.Tensor) -> torch.Tensor:
     return trained & ~before
 
 
-def weighted_loss(logits, labels, decision_weight: float, num_items: int | None):
+def call_tokens(labels: torch.Tensor, opener: Sequence[int]) -> torch.Tensor:
+    """True on every trained label of an assistant turn whose first labels are `opener` (the
+    tool-call opener's token ids): the turn is a call."""
+    starts = decision_tokens(labels)
+    opens = starts.clone()
+    for k, token in enumerate(opener):
+        ahead = torch.nn.functional.pad(labels[..., k:], (0, k), value=-100)
+        opens &= ahead == token
+    turn = torch.cumsum(starts.long(), dim=-1)  # 0 before a row's first turn
+    is_call = torch.zeros(labels.shape[:-1] + (labels.shape[-1] + 1,), dtype=torch.long)
+    is_call = is_call.scatter_reduce(-1, turn, opens.long(), reduce="amax")
+    return (labels != -100) & is_call.gather(-1, turn).bool() & (turn > 0)
+
+
+def weighted_loss(
+    logits,
+    labels,
+    decision_weight: float,
+    num_items: int | None,
+    call_weight: float = 1.0,
+    call_opener: Sequence[int] = (),
+):
     """Next-token cross-entropy over the trained labels, the decision tokens' counted
-    decision_weight times; summed and divided by num_items (the step's trained labels,
-    unweighted, as transformers' loss does under gradient accumulation)."""
+    decision_weight times and the rest of a tool call's call_weight times (call_tokens);
+    summed and divided by num_items (the step's trained labels, unweighted, as transformers'
+    loss does under gradient accumulation)."""
     targets = labels[..., 1:]
     ce = torch.nn.functional.cross_entropy(
         logits[..., :-1, :].flatten(0, -2).float(),
@@ -330,12 +357,20 @@ def weighted_loss(logits, labels, decision_weight: float, num_items: int | None)
         ignore_index=-100,
         reduction="none",
     )
-    weights = 1.0 + (decision_weight - 1.0) * decision_tokens(targets).flatten().float()
+    weights = torch.ones_like(ce)
+    if call_weight != 1 and call_opener:
+        weights[call_tokens(targets, call_opener).flatten()] = call_weight
+    weights[decision_tokens(targets).flatten()] = decision_weight
     total = (ce * weights).sum()
     return total / (num_items if num_items else (targets != -100).sum().clamp(min=1))
 
 
-def sft_trainer_class(fused_lm_head: bool, decision_weight: float = 1.0):
+def sft_trainer_class(
+    fused_lm_head: bool,
+    decision_weight: float = 1.0,
+    call_weight: float = 1.0,
+    call_opener: Sequence[int] = (),
+):
     """TRL's SFTTrainer with its fused LM head (fused_lm_head, the stage's choice on CUDA);
     otherwise one that takes the loss from the model's logits (the stage's on CPU, and
     wherever decision tokens are weighted).
@@ -347,21 +382,30 @@ def sft_trainer_class(fused_lm_head: bool, decision_weight: float = 1.0):
     model's cross-entropy over the same completion-masked labels (transformers' Trainer.compute_loss),
     the same quantity, summed over assistant tokens and divided by their count in the step.
     With decision_weight > 1 the training loss counts each assistant turn's first token that
-    many times (weighted_loss); evaluation loss stays plain, comparable across runs."""
+    many times and a tool call's other tokens call_weight times (weighted_loss, call_opener the
+    token ids a call opens with); evaluation loss stays plain, comparable across runs."""
     from transformers import Trainer
     from trl import SFTTrainer
 
-    if fused_lm_head and decision_weight == 1:
+    plain = decision_weight == 1 and call_weight == 1
+    if fused_lm_head and plain:
         return SFTTrainer
 
     class FullLogitsSFTTrainer(SFTTrainer):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            if decision_weight == 1 or not model.training:
+            if plain or not model.training:
                 return Trainer.compute_loss(self, model, inputs, return_outputs, num_items_in_batch)
             inputs = dict(inputs)
             labels = inputs.pop("labels")
             outputs = model(**inputs)
-            loss = weighted_loss(outputs.logits, labels, decision_weight, num_items_in_batch)
+            loss = weighted_loss(
+                outputs.logits,
+                labels,
+                decision_weight,
+                num_items_in_batch,
+                call_weight,
+                call_opener,
+            )
             if self.args.average_tokens_across_devices and num_items_in_batch is not None:
                 loss = loss * self.accelerator.num_processes  # as Trainer.compute_loss does
             return (loss, outputs) if return_outputs else loss
