@@ -198,9 +198,10 @@ ANSWER_FRAMES = {
 
 ASK_LOCATION = {
     # Every ask opens with the same word. Greedy decoding weighs the call's one opening token
-    # against each reply opener alone: asks spread over six openers lost to calls the model
-    # found less likely than asking (held-out no-place requests: "<" 0.12-0.49, the asks'
-    # openers the rest). With one opener "Which" was the likeliest first token on all 33.
+    # against each reply opener alone: asks spread over seven openers (two or three a persona)
+    # lost to calls the model found less likely than asking (held-out no-place requests: "<"
+    # 0.12-0.49, the asks' openers the rest). With one opener "Which" was the likeliest first
+    # token on all 33.
     "twain": [
         "Which town do you mean? The weather is a local affair, and I will gladly look once I know.",
         "Which place? Weather is never the same in two places, and seldom in one. Name the city.",

@@ -25,7 +25,6 @@ from twainlora.sft.episodes import (
     EpisodeBuilder,
     EpisodeParams,
     human_date,
-    relative_date,
 )
 from twainlora.sft.generators import GenerationError, Task
 from twainlora.sft.instruct import sft_record
@@ -162,7 +161,7 @@ def bad_tool_episode(builder: EpisodeBuilder, index: int, seed: int) -> tuple[Ep
     persona = episode.persona
     city = builder.pick_city(rng)
     loc = builder.mention(rng, city)
-    phrase, day, _ = relative_date(rng, today)
+    phrase, day, _ = builder.relative_day(rng, episode, today)
     episode.messages.append({"role": "user", "content": builder.request(rng, loc, phrase, False)})
     builder.call(episode, variant, loc, day, False, result=dict(rng.choice(MALFORMED_RESULTS)))
     prompt = (

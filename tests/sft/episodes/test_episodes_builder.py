@@ -109,3 +109,17 @@ def test_start_draws_the_frame_and_request_asks_for_the_weather(builder):
     assert "[DOMAIN=WEATHER]" in episode.messages[0]["content"]
     text = builder.request(random.Random(0), "Hannibal", "tomorrow", fahrenheit=True)
     assert "Hannibal" in text and "tomorrow" in text and "Fahrenheit" in text
+
+
+def test_a_weekday_is_asked_for_only_where_the_system_prompt_names_today_s(builder):
+    weekdays = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+    said = {True: 0, False: 0}
+    for i in range(300):
+        rng = random.Random(i)
+        episode, _, today = builder.start(rng, "relative_date")
+        named = today.strftime("%A") in episode.messages[0]["content"]
+        phrase, day, _ = builder.relative_day(rng, episode, today)
+        if phrase.split()[-1] in weekdays:
+            said[named] += 1
+            assert day.strftime("%A") == phrase.split()[-1]
+    assert said[True] > 0 and said[False] == 0

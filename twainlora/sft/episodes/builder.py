@@ -16,6 +16,7 @@ from twainlora.domain import personas
 from twainlora.domain.weather import City, WeatherService, WeatherWorld
 from twainlora.sft.episodes.cases import SESSION_FIRST, SESSION_LATER, EpisodeParams
 from twainlora.sft.episodes.dates import (
+    WEEKDAYS,
     date_sentence,
     explicit_date_phrase,
     human_date,
@@ -112,6 +113,15 @@ class EpisodeBuilder:
             date_sentence(rng, today),
         ]
         return " ".join(p for p in parts if p)
+
+    @staticmethod
+    def relative_day(
+        rng: random.Random, episode: Episode, today: dt.date
+    ) -> tuple[str, dt.date, str]:
+        """A relative date (dates.relative_date) that the episode's system prompt resolves: "on
+        Friday" only where it says which weekday today is."""
+        named = WEEKDAYS[today.weekday()] in episode.messages[0]["content"]
+        return relative_date(rng, today, weekdays=named)
 
     def tools_for(self, rng: random.Random) -> tuple[ToolVariant, list[dict]]:
         return offered_tools(rng, self.offer)
@@ -223,7 +233,7 @@ class EpisodeBuilder:
         city = self.pick_city(rng)
         loc = self.mention(rng, city)
         if relative:
-            phrase, day, when = relative_date(rng, today)
+            phrase, day, when = self.relative_day(rng, episode, today)
         else:
             day = today + dt.timedelta(days=rng.randint(0, 9))
             phrase = explicit_date_phrase(rng, day)
@@ -253,7 +263,7 @@ class EpisodeBuilder:
         episode.messages.append(
             {"role": "assistant", "content": personas.pick(rng, personas.ASK_DATE[episode.persona])}
         )
-        phrase, day, when = relative_date(rng, today)
+        phrase, day, when = self.relative_day(rng, episode, today)
         episode.messages.append({"role": "user", "content": phrase[:1].upper() + phrase[1:] + "."})
         result = self.call(episode, variant, loc, day, False)
         episode.messages.append(
@@ -261,7 +271,7 @@ class EpisodeBuilder:
         )
 
     def _missing_location(self, episode, rng, variant, today):
-        phrase, day, when = relative_date(rng, today)
+        phrase, day, when = self.relative_day(rng, episode, today)
         episode.messages.append(
             {"role": "user", "content": rng.choice(NO_PLACE_REQUESTS).format(when=phrase)}
         )
@@ -286,7 +296,7 @@ class EpisodeBuilder:
 
     def _api_error(self, episode, rng, variant, today):
         loc = self.mention(rng, self.pick_city(rng))
-        phrase, day, _ = relative_date(rng, today)
+        phrase, day, _ = self.relative_day(rng, episode, today)
         episode.messages.append({"role": "user", "content": self.request(rng, loc, phrase, False)})
         self.call(episode, variant, loc, day, False, result=dict(rng.choice(API_FAILURES)))
         episode.messages.append(
@@ -298,7 +308,7 @@ class EpisodeBuilder:
 
     def _unknown_location(self, episode, rng, variant, today):
         loc = rng.choice(self.unknown_places)
-        phrase, day, _ = relative_date(rng, today)
+        phrase, day, _ = self.relative_day(rng, episode, today)
         episode.messages.append({"role": "user", "content": self.request(rng, loc, phrase, False)})
         result = self.call(episode, variant, loc, day, False)
         assert result.get("error") == "unknown location", (loc, result)
