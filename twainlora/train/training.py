@@ -333,7 +333,7 @@ def call_tokens(labels: torch.Tensor, opener: Sequence[int]) -> torch.Tensor:
         ahead = torch.nn.functional.pad(labels[..., k:], (0, k), value=-100)
         opens &= ahead == token
     turn = torch.cumsum(starts.long(), dim=-1)  # 0 before a row's first turn
-    is_call = torch.zeros(labels.shape[:-1] + (labels.shape[-1] + 1,), dtype=torch.long)
+    is_call = labels.new_zeros(labels.shape[:-1] + (labels.shape[-1] + 1,))
     is_call = is_call.scatter_reduce(-1, turn, opens.long(), reduce="amax")
     return (labels != -100) & is_call.gather(-1, turn).bool() & (turn > 0)
 
