@@ -129,3 +129,19 @@ def test_a_rows_logits_do_not_depend_on_the_rest_of_the_batch(base_model_dir, ad
             for ids, adapter in zip(prompts, rows, strict=True):
                 expected, got = plain.prefill(0, ids, adapter), decoder.prefill(0, ids, adapter)
                 assert torch.nn.functional.cosine_similarity(got, expected, dim=0) > 0.99
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_a_packed_matrix_multiplies_to_the_same_bits_as_a_plain_matmul(dtype):
+    """Matrix packs bf16 weights for oneDNN on a CPU: a speed-up that must not move a bit, at
+    one row (a decode step), a batch, or a prompt's rows, from a non-contiguous input too."""
+    from twainlora.serve.decoder import Matrix, packable
+
+    generator = torch.Generator().manual_seed(0)
+    weight = torch.randn(200, 96, generator=generator).to(dtype)
+    matrix = Matrix(weight.clone())
+    assert (matrix.packed is not None) == packable(weight)
+    wide = torch.randn(300, 192, generator=generator).to(dtype)
+    for rows in (1, 2, 7, 32, 300):
+        x = wide[:rows, ::2]  # every other column: a strided view
+        assert torch.equal(matrix(x), x @ weight.T), rows
