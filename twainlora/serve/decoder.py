@@ -14,6 +14,7 @@ the transformers model's own tensors (fused copies), so what it loads, this runs
 from __future__ import annotations
 
 import collections
+import contextlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,10 +38,16 @@ class Matrix:
     weights are packed once into oneDNN's blocked layout, as torch.compile's freezing packs
     them (torch.ops.mkldnn): the same bits as x @ W.T at every row count, 1.3-1.6x faster at
     1 to 32 rows (a decoder's 120 bf16 projections, measured; tests/serve/test_decoder.py
-    checks the bits). The packed copy replaces W."""
+    checks the bits). The packed copy replaces W.
+
+    A small product (up to SMALL_PRODUCT multiply-adds: the LoRA's, or a decode step's
+    attention projections) runs on one thread: waking a second OpenMP thread cost more than it
+    saved (LoRA's two matmuls at 2 rows: 80 vs 254 us; 30 o_proj at 2 rows: 2.8 vs 4.0 ms),
+    and a packed product's bits do not depend on the thread count (test)."""
 
     def __init__(self, weight: torch.Tensor):
         self.dtype = weight.dtype
+        self.size = weight.numel()
         self.weight: torch.Tensor | None = weight
         self.packed = None
         if packable(weight):
@@ -51,7 +58,27 @@ class Matrix:
         x = x.to(self.dtype)
         if self.packed is None:
             return x @ self.weight.T
-        return torch.ops.mkldnn._linear_pointwise(x.contiguous(), self.packed, None, "none", [], "")
+        with one_thread(x.shape[0] * self.size <= SMALL_PRODUCT):
+            return torch.ops.mkldnn._linear_pointwise(
+                x.contiguous(), self.packed, None, "none", [], ""
+            )
+
+
+SMALL_PRODUCT = 1 << 22
+
+
+@contextlib.contextmanager
+def one_thread(when: bool = True):
+    """torch's intra-op threads set to one for the block (when `when`), then restored."""
+    threads = torch.get_num_threads()
+    if not when or threads == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def packable(weight: torch.Tensor) -> bool:
@@ -254,13 +281,14 @@ class Decoder:
             self.k[i, rows, :, positions[:b]] = k[:b]
             self.v[i, rows, :, positions[:b]] = v[:b]
             out = torch.zeros_like(q)  # padding rows attend to nothing
-            for r, n in enumerate(lengths):
-                out[r] = F.scaled_dot_product_attention(
-                    q[r, :, None][None],  # [1, heads, 1, D]
-                    self.k[i, r, :, : n + 1][None],  # [1, kv heads, T, D]: a view, no copy
-                    self.v[i, r, :, : n + 1][None],
-                    enable_gqa=True,
-                )[0, :, 0]
+            with one_thread(self.device.type == "cpu"):  # a row's attention: too small for two
+                for r, n in enumerate(lengths):
+                    out[r] = F.scaled_dot_product_attention(
+                        q[r, :, None][None],  # [1, heads, 1, D]
+                        self.k[i, r, :, : n + 1][None],  # [1, kv heads, T, D]: a view, no copy
+                        self.v[i, r, :, : n + 1][None],
+                        enable_gqa=True,
+                    )[0, :, 0]
             return out
 
         hidden = self._forward(
